@@ -1,0 +1,21 @@
+"""Scene building with bpy: the rig, poses and animation, imports and exports, and the Operator classes.
+
+May import bpy, mathutils and `inference` (through small functions; inference never imports this package).
+Knows nothing of images: it takes a body model and pose data.
+"""
+
+_CLASSES = ()
+
+
+def register():
+    import bpy
+
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    import bpy
+
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,10 @@
+"""Every test here starts from a fresh, empty Blender scene (PyPI bpy, headless)."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def empty_scene():
+    bpy = pytest.importorskip("bpy")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield bpy.context.scene
