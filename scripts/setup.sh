@@ -28,3 +28,8 @@ fi
 if .venv/bin/python -m inference body --help 2>/dev/null | grep -q ' open '; then
   .venv/bin/python -m inference body open --quiet >/dev/null
 fi
+# The Khronos glTF validator (used by the export tests), pinned, installed once into .venv/node when npm exists.
+if command -v npm >/dev/null 2>&1 && [ ! -f .venv/node/node_modules/gltf-validator/package.json ]; then
+  echo "[setup] installing gltf-validator into .venv/node" >&2
+  npm install --silent --no-audit --no-fund --prefix .venv/node gltf-validator@2.0.0-dev.3.10 >/dev/null
+fi
