@@ -28,6 +28,7 @@ __all__ = [
     "rot6d_to_matrix",
     "matrix_to_rot6d",
     "make_quaternions_continuous",
+    "rotation_between",
 ]
 
 # Below this squared angle the Taylor series are used; their truncation error is far under float64's epsilon.
@@ -200,3 +201,28 @@ def make_quaternions_continuous(q, dim: int = 0):
     flips = torch.cat([torch.zeros_like(dots[:1]), (dots < 0).to(q.dtype)], 0)
     sign = 1 - 2 * (torch.cumsum(flips, 0) % 2)
     return (q * sign[..., None]).movedim(0, dim)
+
+
+@_numpy_in_numpy_out
+def rotation_between(a, b):
+    """The smallest rotation turning direction a into direction b, as axis-angle. a, b [..., 3] → aa [..., 3].
+
+    Axis a × b, angle atan2(|a × b|, a · b) (accurate at every angle). For opposite directions any axis
+    perpendicular to a is correct; the one nearest to x or, failing that, y is used.
+    """
+    import torch
+
+    a = torch.nn.functional.normalize(a, dim=-1)
+    b = torch.as_tensor(b, dtype=a.dtype, device=a.device)  # the wrapper converts only the first argument
+    b = torch.nn.functional.normalize(b.expand_as(a), dim=-1)
+    c = torch.cross(a, b, dim=-1)
+    s = c.norm(dim=-1)
+    angle = torch.atan2(s, (a * b).sum(-1))
+    ex = torch.zeros_like(a)
+    ex[..., 0] = 1
+    ey = torch.zeros_like(a)
+    ey[..., 1] = 1
+    helper = torch.where((a[..., :1].abs() < 0.9), ex, ey)
+    perp = torch.nn.functional.normalize(torch.cross(a, helper, dim=-1), dim=-1)
+    axis = torch.where((s > 1e-9)[..., None], c / s.clamp(min=1e-12)[..., None], perp)
+    return axis * angle[..., None]

@@ -126,3 +126,16 @@ def test_quaternions_made_continuous():
     fixed = rot.make_quaternions_continuous(flipped)
     assert np.all((fixed[1:] * fixed[:-1]).sum(1) > 0)
     assert np.allclose(np.abs((fixed * q).sum(1)), 1)
+
+
+def test_rotation_between_turns_a_into_b_minimally():
+    a = RNG.standard_normal((200, 3))
+    b = RNG.standard_normal((200, 3))
+    b[:3] = -a[:3] * 2.0  # opposite directions
+    b[3:6] = a[3:6] * 0.5  # same direction
+    aa = rot.rotation_between(a, b)
+    rotated = Rotation.from_rotvec(aa).apply(a / np.linalg.norm(a, axis=1, keepdims=True))
+    assert np.abs(rotated - b / np.linalg.norm(b, axis=1, keepdims=True)).max() < 1e-9
+    # minimal: the angle equals the angle between the directions (scipy-independent arccos)
+    cos = np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert np.allclose(np.linalg.norm(aa, axis=1), np.arccos(np.clip(cos, -1, 1)), atol=1e-6)
