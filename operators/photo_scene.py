@@ -1,0 +1,73 @@
+"""A fitted photo as a Blender scene: the character posed where the photo saw it, and the photo's camera.
+
+The rig's object-level turn (body Y-up → Blender Z-up, +90° about X) maps the world frame of
+inference/results.py to Blender: the photo's camera sits at the origin looking along +Y, Z up, so the
+camera view lines the character up with the photo.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+
+from inference.fileio import atomic_path
+
+
+def add_photo_camera(collection, camera: dict, name: str = "PhotoCamera"):
+    """A Blender camera equal to the pinhole camera dict (fx, fy, cx, cy, width, height); made active."""
+    w, h = int(camera["width"]), int(camera["height"])
+    cam = bpy.data.cameras.new(name)
+    cam.sensor_fit = "AUTO"  # the sensor width spans the larger image side
+    cam.sensor_width = 36.0
+    cam.lens = float(camera["fx"]) * cam.sensor_width / max(w, h)
+    # Blender's shift is in units of the larger side; a principal point right of centre moves the frame left.
+    cam.shift_x = (w / 2 - float(camera["cx"])) / max(w, h)
+    cam.shift_y = (float(camera["cy"]) - h / 2) / max(w, h)
+    cam.clip_start, cam.clip_end = 0.05, 200.0
+    obj = bpy.data.objects.new(name, cam)
+    obj.rotation_euler = (math.pi / 2, 0.0, 0.0)  # look along +Y with Z up
+    collection.objects.link(obj)
+    scene = bpy.context.scene
+    scene.camera = obj
+    scene.render.resolution_x, scene.render.resolution_y = w, h
+    scene.render.resolution_percentage = 100
+    return obj
+
+
+def body_material(name: str = "BodyRigSkin"):
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+    mat.diffuse_color = (0.62, 0.70, 0.85, 1.0)
+    if hasattr(mat, "use_nodes") and not mat.use_nodes:
+        mat.use_nodes = True
+    bsdf = mat.node_tree.nodes.get("Principled BSDF") if mat.node_tree else None
+    if bsdf is not None:
+        bsdf.inputs["Base Color"].default_value = (0.62, 0.70, 0.85, 1.0)
+        bsdf.inputs["Roughness"].default_value = 0.6
+    return mat
+
+
+def character_from_fit(fit, data, name: str = "Character", with_camera: bool = True):
+    """Build the rig for `data` with the fit's shape, pose it in the world frame, add the photo camera.
+
+    fit: inference.results.BodyFit; data: inference.body.BodyModelData. Returns the rig's Character.
+    """
+    from .pose import set_pose
+    from .rig import build_character
+
+    character = build_character(data, betas=fit.betas, name=name)
+    pose, transl = fit.world()
+    set_pose(character, pose, transl)
+    character.mesh.data.materials.append(body_material())
+    if with_camera:
+        add_photo_camera(character.collection, fit.camera, name=f"{name}_camera")
+    return character
+
+
+def save_blend(path) -> Path:
+    """Save the current file as `path` atomically (a copy: the session keeps its own file name)."""
+    path = Path(path)
+    with atomic_path(path, suffix=".blend") as tmp:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+    return path
