@@ -1,0 +1,244 @@
+"""Motion files: AMASS-style `.npz` and Meshcapade's `.smpl`, read into and written from `MotionFit`.
+
+`save_motion(motion, path)` and `load_motion(path)` choose the format by extension.
+
+Our `.npz` (AMASS's key names, so AMASS tools read it):
+    poses [T,72] float64      SMPL axis-angles, 24 joints x 3, radians
+    trans [T,3] float64       root translation, metres
+    betas [K] float64         shape coefficients
+    gender str                "neutral" | "male" | "female"
+    mocap_framerate float64   frames per second (29.97 stays 29.97)
+    detected [T] bool, filled [T] bool, body_model str     (ours)
+    bodyrig_metadata str      JSON: units, frame, format version, and MotionFit.metadata
+Our files are in the WORLD frame of inference.results (Y up); the metadata says so.
+
+Reading is tolerant of real AMASS files:
+- `poses` [T,156] (SMPL-H: 52 joints = 22 body + 2 x 15 finger joints) or [T,165] (SMPL-X: 22 body + jaw + 2
+  eyes + 30 finger joints): the first 22 joints are SMPL's first 22 (same names and tree). SMPL's joints 22 and
+  23 (left_hand, right_hand) have no counterpart there (SMPL-H's next joints are finger joints), so they are set
+  to zero rotation. Files that carry `root_orient` [T,3] + `pose_body` [T,63] instead of `poses` work too.
+- `mocap_framerate` or `mocap_frame_rate`; `gender` as str or bytes; any number of betas (kept as given).
+- AMASS is Z up. Its files are recognised by having no `bodyrig_metadata`; `load_motion(path, rest_pelvis=...)`
+  turns them into our Y-up world frame. Rotating a body about the world origin moves its translation by an
+  amount that depends on the shaped body's rest pelvis (see results.reframe), so the exact turn needs it; without
+  it the motion is returned in AMASS's own frame with metadata["frame"] == "amass_z_up", to be turned later by
+  `amass_to_world(motion, rest_pelvis)`.
+
+`.smpl` (smplcodec): a flat npz of float32/int32 written and read by the `smplcodec` package. It holds pose,
+translation, betas, gender, frame rate and count only (Meshcapade's reader rejects extra keys), so `detected`,
+`filled` and `body_model` are not kept. Its frame is taken to be Y up like ours. float32 frame rates are read
+back at float32's shortest decimal (29.97 → 29.97).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadInputError
+from .results import MotionFit
+
+FORMAT_VERSION = 1
+SUFFIXES = (".npz", ".smpl")
+_BODY_JOINTS = 22  # joints shared by SMPL, SMPL-H and SMPL-X (pelvis .. right_wrist)
+_GENDERS = ("neutral", "male", "female")
+# AMASS's Z-up mocap frame → our Y-up world frame: (x, y, z) → (x, z, -y), a turn of -90 degrees about X.
+Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+def _suffix(path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise BadInputError(f"{Path(path).name}: unknown motion file type {suffix or '(none)'}; "
+                            f"use one of {', '.join(SUFFIXES)}")
+    return suffix
+
+
+def save_motion(motion: MotionFit, path) -> Path:
+    """Write `motion` to `path` (.npz or .smpl by extension), atomically. Returns the path."""
+    suffix = _suffix(path)
+    if suffix == ".npz":
+        _save_npz(motion, path)
+    else:
+        _save_smpl(motion, path)
+    return Path(path)
+
+
+def load_motion(path, rest_pelvis=None) -> MotionFit:
+    """Read a motion file (.npz ours or AMASS's, or .smpl) into a MotionFit.
+
+    rest_pelvis [3]: the shaped body's rest pelvis, used only to turn a Z-up AMASS file into our Y-up world
+    frame exactly (see the module docstring). Raises BadInputError on unreadable or malformed files.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if not path.is_file():
+        raise BadInputError(f"motion file not found: {path}")
+    motion = _load_npz(path) if suffix == ".npz" else _load_smpl(path)
+    if motion.metadata.get("frame") == "amass_z_up" and rest_pelvis is not None:
+        motion = amass_to_world(motion, rest_pelvis)
+    return motion
+
+
+def amass_to_world(motion: MotionFit, rest_pelvis) -> MotionFit:
+    """Turn a motion from AMASS's Z-up frame into our Y-up world frame. rest_pelvis [3] (metres)."""
+    from .results import reframe
+
+    pose, transl = reframe(motion.pose, motion.transl, rest_pelvis, rotation=Z_UP_TO_Y_UP)
+    meta = dict(motion.metadata, frame="world")
+    return MotionFit(pose=pose, transl=transl, betas=motion.betas, fps=motion.fps, detected=motion.detected,
+                     filled=motion.filled, body_model=motion.body_model, gender=motion.gender, metadata=meta)
+
+
+# ---------------------------------------------------------------------------------------------------- .npz
+
+def _metadata(motion: MotionFit) -> dict:
+    meta = {"units": "metres, radians; poses are SMPL axis-angles [T,24*3]", "frame": "world",
+            "frame_definition": "Y up, a body at rest faces +Z (SMPL's); see inference/results.py",
+            "format": "bodyrig-motion", "version": FORMAT_VERSION}
+    meta.update(motion.metadata)
+    meta["frame"] = motion.metadata.get("frame", "world")
+    return meta
+
+
+def _save_npz(motion: MotionFit, path) -> None:
+    from .fileio import atomic_path
+
+    arrays = {
+        "poses": motion.pose.reshape(motion.num_frames, -1).astype(np.float64),
+        "trans": motion.transl.astype(np.float64),
+        "betas": motion.betas.astype(np.float64),
+        "gender": np.array(motion.gender),
+        "mocap_framerate": np.array(float(motion.fps), dtype=np.float64),
+        "detected": motion.detected.astype(bool),
+        "filled": motion.filled.astype(bool),
+        "body_model": np.array(motion.body_model),
+        "bodyrig_metadata": np.array(json.dumps(_metadata(motion))),
+    }
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file object: numpy adds no second ".npz"
+        np.savez_compressed(f, **arrays)
+
+
+def _text(value) -> str:
+    value = np.asarray(value)
+    item = value.item() if value.shape == () else value.ravel()[0]
+    return item.decode("utf-8") if isinstance(item, bytes) else str(item)
+
+
+def _open_npz(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+        raise BadInputError(f"{path.name} is not a readable .npz motion file ({e}); "
+                            "it may be truncated or of another kind") from e
+
+
+def _body_pose(poses, name: str) -> tuple[np.ndarray, str | None]:
+    """poses [T,D] (D = 72 SMPL, or >= 66 with the 22 body joints first) → ([T,24,3], note or None)."""
+    poses = np.asarray(poses, dtype=np.float64)
+    if poses.ndim == 3 and poses.shape[-1] == 3:
+        poses = poses.reshape(len(poses), -1)
+    if poses.ndim != 2 or poses.shape[1] % 3 or poses.shape[1] < 3 * _BODY_JOINTS:
+        raise BadInputError(f"{name}: poses have shape {poses.shape}; expected [frames, 72] (SMPL) or "
+                            "[frames, 156/165] (AMASS SMPL-H/SMPL-X axis-angles)")
+    if poses.shape[1] == 72:
+        return poses.reshape(-1, 24, 3), None
+    out = np.zeros((len(poses), 24, 3))
+    out[:, :_BODY_JOINTS] = poses[:, :3 * _BODY_JOINTS].reshape(-1, _BODY_JOINTS, 3)
+    return out, (f"poses had {poses.shape[1] // 3} joints: kept the 22 body joints, "
+                 "set SMPL's left_hand/right_hand to zero rotation")
+
+
+def _load_npz(path: Path) -> MotionFit:
+    d = _open_npz(path)
+    name = path.name
+    if "poses" in d:
+        pose, note = _body_pose(d["poses"], name)
+    elif "root_orient" in d and "pose_body" in d:
+        pose, note = _body_pose(np.concatenate([d["root_orient"], d["pose_body"]], axis=-1), name)
+    else:
+        raise BadInputError(f"{name} has no 'poses' array: not an AMASS-style motion file "
+                            f"(keys: {', '.join(sorted(d)) or 'none'})")
+    t = len(pose)
+    if t == 0:
+        raise BadInputError(f"{name} holds no frames")
+    fps_key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in d), None)
+    if fps_key is None:
+        raise BadInputError(f"{name} has no frame rate (mocap_framerate)")
+    fps = float(np.asarray(d[fps_key]).ravel()[0])
+    if not np.isfinite(fps) or fps <= 0:
+        raise BadInputError(f"{name}: frame rate {fps} is not a positive number")
+    trans = np.asarray(d.get("trans", np.zeros((t, 3))), dtype=np.float64)
+    if trans.shape != (t, 3):
+        raise BadInputError(f"{name}: trans has shape {trans.shape}, expected ({t}, 3) to match the poses")
+    betas = np.asarray(d.get("betas", np.zeros(10)), dtype=np.float64).reshape(-1)
+    gender = _text(d["gender"]).strip().lower() if "gender" in d else "neutral"
+    if gender not in _GENDERS:
+        raise BadInputError(f"{name}: gender {gender!r} is not one of {', '.join(_GENDERS)}")
+
+    ours = "bodyrig_metadata" in d
+    if ours:
+        try:
+            meta = json.loads(_text(d["bodyrig_metadata"]))
+        except json.JSONDecodeError as e:
+            raise BadInputError(f"{name}: bodyrig_metadata is not valid JSON ({e})") from e
+    else:
+        meta = {"frame": "amass_z_up", "source": "AMASS-style file"}
+        if "surface_model_type" in d:
+            meta["surface_model_type"] = _text(d["surface_model_type"])
+    if note:
+        meta["notes"] = list(meta.get("notes", [])) + [note]
+    detected = d.get("detected")
+    filled = d.get("filled")
+    for key, arr in (("detected", detected), ("filled", filled)):
+        if arr is not None and np.shape(arr) != (t,):
+            raise BadInputError(f"{name}: {key} has shape {np.shape(arr)}, expected ({t},)")
+    return MotionFit(pose=pose, transl=trans, betas=betas, fps=fps, detected=detected, filled=filled,
+                     body_model=_text(d["body_model"]) if "body_model" in d else ("open" if ours else "smpl"),
+                     gender=gender, metadata=meta)
+
+
+# ---------------------------------------------------------------------------------------------------- .smpl
+
+def _save_smpl(motion: MotionFit, path) -> None:
+    from smplcodec import SMPLCodec, SMPLGender, SMPLVersion
+
+    from .fileio import atomic_path
+
+    codec = SMPLCodec(
+        smpl_version=SMPLVersion.SMPL, gender=SMPLGender.from_string(motion.gender),
+        shape_parameters=motion.betas.astype(np.float64), frame_count=int(motion.num_frames),
+        frame_rate=float(motion.fps), body_translation=motion.transl.astype(np.float64),
+        body_pose=motion.pose.astype(np.float64),
+    )
+    with atomic_path(path) as tmp:
+        codec.write(tmp)
+
+
+def _load_smpl(path: Path) -> MotionFit:
+    from smplcodec import SMPLCodec, SMPLVersion
+
+    try:
+        codec = SMPLCodec.from_file(path)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, TypeError, KeyError) as e:
+        raise BadInputError(f"{path.name} is not a readable .smpl file ({e})") from e
+    if codec.smpl_version not in (SMPLVersion.SMPL, SMPLVersion.SMPLH, SMPLVersion.SMPLX, SMPLVersion.SUPR,
+                                  SMPLVersion.SMPLXS):
+        raise BadInputError(f"{path.name}: {codec.smpl_version.name} bodies have no SMPL skeleton; "
+                            "only SMPL, SMPL-H and SMPL-X .smpl files can be read")
+    t = codec.frame_count or 1
+    body = codec.body_pose if codec.body_pose is not None else np.zeros((t, 24, 3))
+    pose, note = _body_pose(np.asarray(body).reshape(t, -1), path.name)
+    transl = codec.body_translation if codec.body_translation is not None else np.zeros((t, 3))
+    betas = codec.shape_parameters if codec.shape_parameters is not None else np.zeros(10)
+    # float32 in the file: its shortest decimal gives back what was written (29.97, not 29.969999...).
+    fps = float(str(np.float32(codec.frame_rate))) if codec.frame_rate else 30.0
+    meta = {"frame": "world", "source": f".smpl ({codec.smpl_version.name})"}
+    if note:
+        meta["notes"] = [note]
+    return MotionFit(pose=pose, transl=np.asarray(transl, dtype=np.float64), betas=betas, fps=fps,
+                     body_model="smpl", gender=codec.gender.name.lower(), metadata=meta)
