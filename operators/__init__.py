@@ -6,6 +6,10 @@ Knows nothing of images: it takes a body model and pose data.
 
 _CLASSES = ()
 
+from .shape_ops import BODYRIG_OT_update_joints  # noqa: E402
+
+_CLASSES += (BODYRIG_OT_update_joints,)
+
 
 def register():
     import bpy
