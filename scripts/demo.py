@@ -19,16 +19,46 @@ sys.path.insert(0, str(REPO))
 STAGES = (
     ("open body", "inference.body.open_body"),
     ("photo fitting", "inference.photo"),
-    ("rig building", "operators.character"),
+    ("rig building", "operators.rig"),
 )
+
+
+def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
+    """Fit the photo, build and pose the character in the photo's camera, save .blend and render PNG."""
+    import bpy
+
+    from inference.body import load_body
+    from inference.images import load_image
+    from inference.photo import fit_image
+    from operators.photo_scene import character_from_fit, save_blend
+    from operators.render import add_three_point_light, composite_over, render_png, setup_cycles
+
+    image = load_image(photo)
+    fit = fit_image(image, body=body, checkpoint=checkpoint, device=device)
+    for note in fit.notes:
+        print(f"note: {note}")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    character = character_from_fit(fit, load_body(body), name="Character")
+    add_three_point_light(character.collection, character.mesh)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fit.save_json(out_dir / "character.json")
+    blend = save_blend(out_dir / "character.blend")
+    setup_cycles(bpy.context.scene, samples=16, transparent=True)
+    raw = render_png(out_dir / "character_render.png")
+    png = composite_over(raw, image.rgb, out_dir / "character.png")
+    return blend, png
 
 
 def main(argv=None) -> int:
     from inference.cache import SAMPLE_PHOTO
+    from inference.errors import BodyRigError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, default=SAMPLE_PHOTO)
     parser.add_argument("--out", type=Path, default=REPO / "out")
+    parser.add_argument("--body", default=None, help="open (default) or an SMPL .pkl/.npz")
+    parser.add_argument("--checkpoint", default=None, help="an HMR (SPIN) checkpoint, optional")
+    parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
 
     missing = []
@@ -36,7 +66,7 @@ def main(argv=None) -> int:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(module.split(".")[0]):
+            if exc.name and exc.name.split(".")[0] in ("inference", "operators"):
                 missing.append(f"{stage} ({module})")
             else:
                 raise
@@ -45,11 +75,15 @@ def main(argv=None) -> int:
         print("the pipeline is not complete yet; missing: " + ", ".join(missing))
         return 3
 
-    from scripts_demo_pipeline import run  # noqa: F401  (replaced once every stage has landed)
-
     t0 = time.perf_counter()
-    blend, png = run(args.photo, args.out)
-    print(f"blend: {blend}\npng: {png}\n({time.perf_counter() - t0:.1f} s)")
+    try:
+        blend, png = run(args.photo, args.out, body=args.body, checkpoint=args.checkpoint, device=args.device)
+    except BodyRigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"blend: {blend}")
+    print(f"png: {png}")
+    print(f"({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
