@@ -10,6 +10,11 @@ from .shape_ops import BODYRIG_OT_update_joints  # noqa: E402
 
 _CLASSES += (BODYRIG_OT_update_joints,)
 
+from .import_ops import CLASSES as _IMPORT_CLASSES  # noqa: E402
+from .export_ops import CLASSES as _EXPORT_CLASSES  # noqa: E402
+
+_CLASSES += _IMPORT_CLASSES + _EXPORT_CLASSES
+
 
 def register():
     import bpy

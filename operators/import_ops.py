@@ -1,0 +1,295 @@
+"""File > Import operators: photo → posed character, video → animation, motion file → animation, photo → PIFu mesh.
+
+Each operator: a file browser with its filter, the work (inference) on a worker thread through
+`modal.JobOperatorMixin` (synchronous without a window), every scene write in `finish` on the main thread inside
+`staging.run_staged` (a failure removes whatever was added and cancels). torch and the rest of `inference` are
+imported only when an operator runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, StringProperty
+from bpy_extras.io_utils import ImportHelper
+
+from .modal import JobOperatorMixin
+from .settings import settings_for
+from .staging import report_failure, run_staged
+
+PHOTO_GLOB = "*.jpg;*.jpeg;*.png;*.webp;*.bmp;*.tif;*.tiff"
+VIDEO_GLOB = "*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v"
+MOTION_GLOB = "*.npz;*.smpl"
+PROP_BETAS = "bodyrig_betas"  # on the armature object: the shape, for exporting motions later
+
+_GENDER = EnumProperty(
+    name="Gender", description="Which SMPL file to use when the body model is SMPL (the open body is neutral)",
+    items=(("NEUTRAL", "Neutral", ""), ("MALE", "Male", ""), ("FEMALE", "Female", "")), default="NEUTRAL")
+
+
+def backend_available(module: str) -> bool:
+    """True when `inference.<module>` exists in this installation (some backends land later)."""
+    try:
+        return importlib.util.find_spec(f"inference.{module}") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def call_with_progress(fn, *args, progress=None, **kwargs):
+    """Call `fn`, passing `progress` only when it accepts one."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if progress is not None and ("progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())):
+        kwargs["progress"] = progress
+    return fn(*args, **kwargs)
+
+
+def not_available(what: str, module: str):
+    from inference.errors import BodyRigError
+
+    return BodyRigError(f"{what} is not available yet in this version of BodyRig "
+                         f"(its backend inference.{module} is not installed)")
+
+
+def _name_from(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0] or "BodyRig"
+
+
+def _check_file(path: str, kind: str):
+    from inference.errors import BadInputError
+
+    if not path or not os.path.isfile(bpy.path.abspath(path)):
+        raise BadInputError(f"{kind} not found: {path or '(no file chosen)'}")
+    return bpy.path.abspath(path)
+
+
+def rest_pelvis(data, betas):
+    """The shaped body's rest pelvis [3] (J_regressor[0] · (v_template + shapedirs · betas)), numpy."""
+    import numpy as np
+
+    betas = np.asarray(betas, dtype=np.float64).ravel()[: data.shapedirs.shape[-1]]
+    verts = data.v_template + data.shapedirs[..., : len(betas)] @ betas
+    return np.asarray(data.J_regressor[0] @ verts).ravel()
+
+
+class _ImportBase(JobOperatorMixin, ImportHelper):
+    bl_options = {"REGISTER", "UNDO"}
+
+    def invoke(self, context, event):
+        return ImportHelper.invoke(self, context, event)
+
+    def execute(self, context):
+        try:
+            self.settings = settings_for(self, context)
+            work, finish, label = self.plan(context)
+        except Exception as exc:  # nothing written yet
+            return report_failure(self, exc)
+        return self.start_job(context, work, finish, label=label)
+
+    def plan(self, context):
+        """→ (work(progress) -> result on the worker thread, finish(context, result) on the main thread, label)."""
+        raise NotImplementedError
+
+
+class BODYRIG_OT_import_photo(_ImportBase, bpy.types.Operator):
+    """Fit an SMPL body to the person in a photo and build a rigged, posed character with the photo's camera"""
+
+    bl_idname = "bodyrig.import_photo"
+    bl_label = "Character from Photo"
+    filter_glob: StringProperty(default=PHOTO_GLOB, options={"HIDDEN"})
+    gender: _GENDER
+    add_camera: BoolProperty(name="Add Camera", description="Add the photo's camera, made active", default=True)
+
+    def plan(self, context):
+        path = _check_file(self.filepath, "photo")
+        s = self.settings
+
+        def work(progress):
+            from inference.body import load_body
+            from inference.photo import fit_image
+
+            progress(0.0, "loading the body model")
+            data = load_body(s["body"])
+            fit = call_with_progress(fit_image, path, body=data, checkpoint=s["checkpoint"], device=s["device"],
+                                     progress=progress)
+            return fit, data
+
+        def finish(context, result):
+            fit, data = result
+
+            def build():
+                from .photo_scene import character_from_fit
+
+                character = character_from_fit(fit, data, name=_name_from(path), with_camera=self.add_camera)
+                character.armature[PROP_BETAS] = [float(b) for b in fit.betas]
+                _select(context, character.armature)
+                self.report({"INFO"}, f"BodyRig: character '{character.armature.name}' from {os.path.basename(path)}")
+
+            return run_staged(self, context, build)
+
+        return work, finish, "Fitting photo"
+
+
+class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
+    """Recover the motion of the person in a video and animate a new rigged character with it"""
+
+    bl_idname = "bodyrig.import_video"
+    bl_label = "Animation from Video"
+    filter_glob: StringProperty(default=VIDEO_GLOB, options={"HIDDEN"})
+    gender: _GENDER
+    shape_keys: BoolProperty(name="Shape Keys", description="Shape as editable shape keys", default=False)
+
+    def plan(self, context):
+        if not backend_available("video"):
+            raise not_available("Video import", "video")
+        path = _check_file(self.filepath, "video")
+        s = self.settings
+
+        def work(progress):
+            from inference.body import load_body
+            from inference.video import fit_video
+
+            progress(0.0, "loading the body model")
+            data = load_body(s["body"])
+            motion = call_with_progress(fit_video, path, body=data, checkpoint=s["checkpoint"],
+                                        device=s["device"], progress=progress)
+            return motion, data
+
+        def finish(context, result):
+            motion, data = result
+            return run_staged(self, context, lambda: _animate_new(self, context, motion, data, _name_from(path)))
+
+        return work, finish, "Fitting video"
+
+
+class BODYRIG_OT_import_motion(_ImportBase, bpy.types.Operator):
+    """Animate a character with a motion file (AMASS-style .npz or .smpl): a new one or the selected one"""
+
+    bl_idname = "bodyrig.import_motion"
+    bl_label = "Motion File (.npz/.smpl)"
+    filter_glob: StringProperty(default=MOTION_GLOB, options={"HIDDEN"})
+    target: EnumProperty(name="Apply To", items=(
+        ("NEW", "New Character", "Build a new character with the file's shape"),
+        ("SELECTED", "Selected Character", "Animate the selected BodyRig character"),
+    ), default="NEW")
+    gender: _GENDER
+    shape_keys: BoolProperty(name="Shape Keys", description="Shape as editable shape keys", default=False)
+
+    def plan(self, context):
+        path = _check_file(self.filepath, "motion file")
+        s = self.settings
+        selected = None
+        if self.target == "SELECTED":
+            from .rig import character_of
+            from inference.errors import BadInputError
+
+            if context.active_object is None:
+                raise BadInputError("select a BodyRig character (its armature or mesh) to apply the motion to")
+            selected = character_of(context.active_object).armature
+
+        def work(progress):
+            from inference.body import load_body
+            from inference.motion_io import load_motion
+
+            progress(0.2, "reading the motion")
+            motion = load_motion(path)
+            data = None if selected is not None else load_body(s["body"])
+            if motion.metadata.get("frame") == "amass_z_up" and data is not None:
+                from inference.motion_io import amass_to_world
+
+                motion = amass_to_world(motion, rest_pelvis(data, motion.betas))
+            return motion, data
+
+        def finish(context, result):
+            motion, data = result
+            if selected is None:
+                return run_staged(self, context, lambda: _animate_new(self, context, motion, data, _name_from(path)))
+
+            def build():
+                from inference.motion_io import amass_to_world
+
+                from .animate import animate
+
+                m = motion
+                if m.metadata.get("frame") == "amass_z_up":
+                    m = amass_to_world(m, tuple(selected.data.bones["pelvis"].head_local))
+                animate(selected, m.pose, m.transl, m.fps)
+                self.report({"INFO"}, f"BodyRig: {m.num_frames} frames on '{selected.name}'")
+
+            return run_staged(self, context, build)
+
+        return work, finish, "Reading motion"
+
+
+class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
+    """Reconstruct the clothed, coloured surface of the person in a photo with PIFu"""
+
+    bl_idname = "bodyrig.import_pifu"
+    bl_label = "Clothed Mesh from Photo (PIFu)"
+    filter_glob: StringProperty(default=PHOTO_GLOB, options={"HIDDEN"})
+
+    def plan(self, context):
+        if not backend_available("pifu.reconstruct"):
+            raise not_available("PIFu import", "pifu.reconstruct")
+        from inference.errors import ModelFileError
+
+        path = _check_file(self.filepath, "photo")
+        s = self.settings
+        if not (s["pifu_net_G"] and s["pifu_net_C"]):
+            raise ModelFileError("PIFu needs its net_G and net_C checkpoints: set both in BodyRig's preferences")
+
+        def work(progress):
+            import tempfile
+
+            from inference.pifu.reconstruct import reconstruct_to_file
+
+            out = os.path.join(tempfile.mkdtemp(prefix="bodyrig-pifu-"), _name_from(path) + ".obj")
+            call_with_progress(reconstruct_to_file, path, s["pifu_net_G"], s["pifu_net_C"], out,
+                               device=s["device"], progress=progress)
+            return out
+
+        def finish(context, out):
+            def build():
+                before = set(bpy.data.objects)
+                # One importer call for the whole mesh (no per-element bpy.ops).
+                if out.endswith(".ply"):
+                    bpy.ops.wm.ply_import(filepath=out)
+                else:
+                    bpy.ops.wm.obj_import(filepath=out)
+                new = [o for o in bpy.data.objects if o not in before]
+                self.report({"INFO"}, f"BodyRig: PIFu mesh {', '.join(o.name for o in new)}")
+
+            return run_staged(self, context, build)
+
+        return work, finish, "PIFu reconstruction"
+
+
+def _animate_new(operator, context, motion, data, name):
+    """Build a character with the motion's shape and key the motion on it (main thread)."""
+    from .animate import animate
+    from .rig import build_character
+
+    character = build_character(data, betas=motion.betas, name=name, shape_keys=operator.settings["shape_keys"])
+    character.armature[PROP_BETAS] = [float(b) for b in motion.betas]
+    animate(character, motion.pose, motion.transl, motion.fps)
+    _select(context, character.armature)
+    operator.report({"INFO"}, f"BodyRig: {motion.num_frames} frames at {motion.fps:g} fps on '{name}'")
+
+
+def _select(context, obj):
+    view_layer = context.view_layer
+    if view_layer is None or obj.name not in view_layer.objects:
+        return
+    for other in view_layer.objects:
+        if other.select_get():
+            other.select_set(False)
+    obj.select_set(True)
+    view_layer.objects.active = obj
+
+
+CLASSES = (BODYRIG_OT_import_photo, BODYRIG_OT_import_video, BODYRIG_OT_import_motion, BODYRIG_OT_import_pifu)
