@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bpy
 
-_LAYERED = hasattr(bpy.types.Action, "layers") and hasattr(bpy.types.Action, "slots")
+# RNA properties are not Python class attributes: ask bl_rna.
+_LAYERED = "layers" in bpy.types.Action.bl_rna.properties and "slots" in bpy.types.Action.bl_rna.properties
 
 
 def is_layered() -> bool:
