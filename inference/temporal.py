@@ -1,0 +1,144 @@
+"""Temporal clean-up of a per-frame motion: gap filling, the One-Euro filter, grounding and foot contacts.
+
+All functions are pure numpy over time-major arrays. Rotations are filtered and interpolated in SPIN's 6D
+form (continuous, unlike axis-angle) and turned back into rotations by inference.rotations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
+
+
+# ----------------------------------------------------------------------------------------------- gaps
+def fill_gaps(detected: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which frames to keep and which of them to fill.
+
+    detected [T] bool → (keep [T] bool, filled [T] bool): interior runs of missing frames no longer than
+    `max_gap` are filled; longer runs stay missing; missing frames before the first and after the last
+    detection are never invented (keep is False there).
+    """
+    detected = np.asarray(detected, bool)
+    t = len(detected)
+    keep = np.zeros(t, bool)
+    filled = np.zeros(t, bool)
+    idx = np.flatnonzero(detected)
+    if not len(idx):
+        return keep, filled
+    keep[idx[0]: idx[-1] + 1] = True
+    for a, b in zip(idx[:-1], idx[1:]):  # consecutive detections a < b
+        gap = b - a - 1
+        if gap == 0:
+            continue
+        if gap <= max_gap:
+            filled[a + 1: b] = True
+        else:
+            keep[a + 1: b] = False
+    return keep, filled
+
+
+def interpolate_missing(pose: np.ndarray, transl: np.ndarray, known: np.ndarray):
+    """Linear interpolation over time of transl [T,3] and of rotations (in 6D) for frames not `known`.
+
+    pose [T,24,3] axis-angle. Frames outside the known span keep the nearest known value.
+    """
+    known = np.asarray(known, bool)
+    t = np.arange(len(known))
+    six = matrix_to_rot6d(axis_angle_to_matrix(pose))  # [T,24,6]
+    out6 = np.empty_like(six)
+    for j in range(six.shape[1]):
+        for c in range(6):
+            out6[:, j, c] = np.interp(t, t[known], six[known, j, c])
+    new_transl = np.stack([np.interp(t, t[known], transl[known, c]) for c in range(3)], -1)
+    return matrix_to_axis_angle(rot6d_to_matrix(out6)), new_transl
+
+
+# ----------------------------------------------------------------------------------------------- One-Euro
+def one_euro(x: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0):
+    """The One-Euro filter (Casiez, Roussel and Vogel, CHI 2012) along axis 0 of x [T, ...].
+
+    A low-pass filter whose cut-off rises with speed: slow motion is smoothed hard (less jitter), fast
+    motion lightly (less lag). min_cutoff (Hz) sets the smoothing at rest, beta how fast it relaxes.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 2:
+        return x.copy()
+    dt = 1.0 / fps
+
+    def alpha(cutoff):
+        tau = 1.0 / (2 * np.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    out = np.empty_like(x)
+    out[0] = x[0]
+    dx_hat = np.zeros_like(x[0])
+    a_d = alpha(d_cutoff)
+    for i in range(1, len(x)):
+        dx = (x[i] - out[i - 1]) / dt
+        dx_hat = a_d * dx + (1 - a_d) * dx_hat
+        a = alpha(min_cutoff + beta * np.abs(dx_hat))
+        out[i] = a * x[i] + (1 - a) * out[i - 1]
+    return out
+
+
+def strength_to_cutoff(strength: float) -> tuple[float, float]:
+    """A user's smoothing strength in [0, 1] → (min_cutoff Hz, beta). 0 leaves the motion as it is."""
+    s = float(np.clip(strength, 0.0, 1.0))
+    return 0.3 + 20.0 * (1.0 - s) ** 2, 0.02 + 0.5 * (1.0 - s)
+
+
+def smooth_motion(pose: np.ndarray, transl: np.ndarray, fps: float, strength: float = 0.5):
+    """One-Euro filter on rotations (6D) and the root path. pose [T,24,3], transl [T,3] → same shapes."""
+    if strength <= 0 or len(pose) < 3:
+        return np.array(pose, dtype=np.float64), np.array(transl, dtype=np.float64)
+    min_cutoff, beta = strength_to_cutoff(strength)
+    six = matrix_to_rot6d(axis_angle_to_matrix(np.asarray(pose, dtype=np.float64)))
+    six = one_euro(six, fps, min_cutoff, beta)
+    new_transl = one_euro(transl, fps, min_cutoff, beta)
+    return matrix_to_axis_angle(rot6d_to_matrix(six)), new_transl
+
+
+# ----------------------------------------------------------------------------------------------- ground
+def foot_contacts(feet: np.ndarray, fps: float, height: float = 0.05, speed: float = 0.25) -> np.ndarray:
+    """feet [T,F,3] world positions (y up, floor at 0) → contact [T,F] bool: low and (nearly) still."""
+    vel = np.zeros(feet.shape[:2])
+    if len(feet) > 1:
+        step = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1) * fps  # horizontal m/s
+        vel[1:] = step
+        vel[0] = step[0]
+    return (feet[..., 1] < height) & (vel < speed)
+
+
+def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact: np.ndarray | None = None):
+    """Put the floor at y = 0 and remove foot sliding by moving the root.
+
+    transl [T,3] root translations; feet [T,F,3] foot joint positions (world, y up) of the same motion.
+    The floor is the 5th percentile of the lowest foot's height. While a foot is in contact it is pinned
+    where the contact began; the root moves by the mean horizontal correction of the planted feet, and
+    frames without contact keep the last correction (so the path does not jump).
+    Returns (new transl [T,3], contact [T,F] bool).
+    """
+    transl = np.array(transl, dtype=np.float64)
+    feet = np.array(feet, dtype=np.float64)
+    floor = np.percentile(feet[..., 1].min(axis=1), 5)
+    transl[:, 1] -= floor
+    feet[..., 1] -= floor
+    if contact is None:
+        contact = foot_contacts(feet, fps)
+    correction = np.zeros(2)
+    anchors = [None] * feet.shape[1]
+    for t in range(len(transl)):
+        current = feet[t][:, [0, 2]] + correction  # where the feet are with the correction so far
+        deltas = []
+        for f in range(feet.shape[1]):
+            if contact[t, f]:
+                if anchors[f] is None:
+                    anchors[f] = current[f].copy()
+                deltas.append(anchors[f] - current[f])
+            else:
+                anchors[f] = None
+        if deltas:
+            correction = correction + np.mean(deltas, axis=0)
+        transl[t, [0, 2]] += correction
+    return transl, contact
