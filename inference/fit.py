@@ -1,0 +1,353 @@
+"""SMPLify-style fitting of an SMPL-format body to 2D keypoints and 3D landmark directions (batched torch).
+
+Energy, per image (weights in `FitOptions`):
+- 2D: confidence-weighted Geman-McClure of the projected model joints (24 joints + vertex-picked extras,
+  matched to MediaPipe through `keypoint_map`) against the detected keypoints, residuals measured in units
+  of the person's keypoint-box size so the weights do not depend on the image resolution;
+- 3D: scale-free, 1 - cos between the model's bone directions and MediaPipe's world-landmark bone directions;
+- priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
+  inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
+  from a regressor), a shape regulariser (L2 of the betas).
+Stages: (1) global orientation + translation against the torso; (2) everything. Adam on the chosen device.
+
+Camera: perspective, pinhole, OpenCV frame (x right, y down, z forward), intrinsics per image [B,4] =
+(fx, fy, cx, cy) in pixels. Without EXIF the focal length defaults to the image diagonal (`default_focal`):
+a 53° diagonal field of view, a 43 mm lens on full frame, typical of phone and kit-zoom photos.
+
+Only the matched joints are needed, so the fit evaluates them directly (`KeypointJoints`: rigid transforms
+of the 24 joints plus skinning of the few extra vertices), not the whole mesh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .body.skeleton import JOINT_INDEX, NUM_JOINTS
+from .keypoint_map import KeypointMap
+
+# Limits of each joint's local axis-angle components (x, y, z) in radians, body frame (x = body's left,
+# y = up, z = forward). Knees bend about +x only; elbows about y only (left negative, right positive);
+# hips flex forward about -x. Joints not listed are limited to ±DEFAULT_LIMIT.
+DEFAULT_LIMIT = 1.2
+ANGLE_LIMITS = {
+    "left_hip": ((-2.5, 0.7), (-0.9, 0.9), (-0.4, 1.4)),
+    "right_hip": ((-2.5, 0.7), (-0.9, 0.9), (-1.4, 0.4)),
+    "left_knee": ((-0.05, 2.7), (-0.25, 0.25), (-0.15, 0.15)),
+    "right_knee": ((-0.05, 2.7), (-0.25, 0.25), (-0.15, 0.15)),
+    "spine1": ((-0.6, 1.0), (-0.5, 0.5), (-0.5, 0.5)),
+    "spine2": ((-0.3, 0.5), (-0.3, 0.3), (-0.3, 0.3)),
+    "spine3": ((-0.3, 0.5), (-0.3, 0.3), (-0.3, 0.3)),
+    "left_ankle": ((-0.8, 0.8), (-0.4, 0.4), (-0.4, 0.4)),
+    "right_ankle": ((-0.8, 0.8), (-0.4, 0.4), (-0.4, 0.4)),
+    "left_foot": ((-0.3, 0.3), (-0.1, 0.1), (-0.1, 0.1)),
+    "right_foot": ((-0.3, 0.3), (-0.1, 0.1), (-0.1, 0.1)),
+    "neck": ((-0.6, 0.8), (-0.6, 0.6), (-0.4, 0.4)),
+    "head": ((-0.5, 0.6), (-0.8, 0.8), (-0.4, 0.4)),
+    "left_collar": ((-0.3, 0.3), (-0.4, 0.4), (-0.3, 0.5)),
+    "right_collar": ((-0.3, 0.3), (-0.4, 0.4), (-0.5, 0.3)),
+    "left_shoulder": ((-2.0, 2.0), (-2.0, 1.5), (-1.6, 1.6)),
+    "right_shoulder": ((-2.0, 2.0), (-1.5, 2.0), (-1.6, 1.6)),
+    "left_elbow": ((-1.5, 1.5), (-2.7, 0.05), (-0.3, 0.3)),
+    "right_elbow": ((-1.5, 1.5), (-0.05, 2.7), (-0.3, 0.3)),
+    "left_wrist": ((-1.2, 1.2), (-0.8, 0.8), (-1.2, 1.2)),
+    "right_wrist": ((-1.2, 1.2), (-0.8, 0.8), (-1.2, 1.2)),
+    "left_hand": ((-0.4, 0.4), (-0.4, 0.4), (-0.4, 0.4)),
+    "right_hand": ((-0.4, 0.4), (-0.4, 0.4), (-0.4, 0.4)),
+}
+_TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+
+
+def default_focal(width: float, height: float) -> float:
+    """Focal length in pixels when the photo has no EXIF focal length: the image diagonal (53° diagonal FOV)."""
+    return float(np.hypot(width, height))
+
+
+def angle_limit_bounds():
+    """(lo [24,3], hi [24,3]) numpy arrays; the root (row 0) is unbounded."""
+    from .body.skeleton import SMPL_JOINT_NAMES
+
+    lo = np.full((NUM_JOINTS, 3), -DEFAULT_LIMIT)
+    hi = np.full((NUM_JOINTS, 3), DEFAULT_LIMIT)
+    lo[0], hi[0] = -np.inf, np.inf
+    for name, lims in ANGLE_LIMITS.items():
+        j = SMPL_JOINT_NAMES.index(name)
+        lo[j], hi[j] = np.array(lims).T
+    return lo, hi
+
+
+def angle_limit_penalty(pose, lo=None, hi=None):
+    """pose [B,24,3] local axis-angles (torch) → [B] sum of squared excursions outside the limits (0 inside)."""
+    import torch
+
+    if lo is None:
+        lo, hi = angle_limit_bounds()
+    lo = torch.as_tensor(lo[1:], dtype=pose.dtype, device=pose.device)
+    hi = torch.as_tensor(hi[1:], dtype=pose.dtype, device=pose.device)
+    body = pose[:, 1:]
+    return (torch.relu(lo - body) ** 2 + torch.relu(body - hi) ** 2).sum((1, 2))
+
+
+def geman_mcclure(sq, sigma):
+    """Robust penalty of squared residuals `sq`: sq σ² / (sq + σ²) (≈ sq near 0, → σ² for outliers)."""
+    return sq * sigma**2 / (sq + sigma**2)
+
+
+class KeypointJoints:
+    """The model joints matched by a KeypointMap, without the full mesh.
+
+    __call__(rot_mats [B,24,3,3], betas [B,K], transl [B,3]) → joints [B,M,3] in the order of kmap.names,
+    equal to BodyModel.forward(...).joints[:, kmap.joint_index].
+    """
+
+    def __init__(self, model, kmap: KeypointMap):
+        import torch
+
+        self.model, self.kmap = model, kmap
+        jr = model.J_regressor
+        self.j_template = jr @ model.v_template  # [24,3]
+        self.j_shapedirs = torch.einsum("jv,vck->jck", jr, model.shapedirs)  # [24,3,K]
+        extra_names = list(model.data.extra_vertex_ids)
+        ids = [int(model.data.extra_vertex_ids[extra_names[j - NUM_JOINTS]]) for j in kmap.joint_index
+               if j >= NUM_JOINTS]
+        self.sel_is_extra = torch.as_tensor(kmap.joint_index >= NUM_JOINTS, device=model.device)
+        self.sel_joint = torch.as_tensor(np.where(kmap.joint_index < NUM_JOINTS, kmap.joint_index, 0),
+                                         device=model.device)
+        idx = torch.as_tensor(ids, dtype=torch.long, device=model.device)
+        self.num_extra = len(ids)
+        self.e_template = model.v_template[idx]  # [E,3]
+        self.e_shapedirs = model.shapedirs[idx]  # [E,3,K]
+        v = model.v_template.shape[0]
+        self.e_posedirs = model.posedirs.reshape(-1, v, 3)[:, idx]  # [207,E,3]
+        self.e_weights = model.weights[idx]  # [E,24]
+        self.extra_order = torch.as_tensor(np.cumsum(kmap.joint_index >= NUM_JOINTS) - 1, device=model.device)
+
+    def __call__(self, rot_mats, betas, transl):
+        import torch
+        from smplx.lbs import batch_rigid_transform
+
+        b = rot_mats.shape[0]
+        rest = self.j_template + torch.einsum("jck,bk->bjc", self.j_shapedirs, betas)
+        posed, rel = batch_rigid_transform(rot_mats, rest, self.model.parents, dtype=rot_mats.dtype)
+        out = posed[:, self.sel_joint]
+        if self.num_extra:
+            eye = torch.eye(3, dtype=rot_mats.dtype, device=rot_mats.device)
+            feat = (rot_mats[:, 1:] - eye).reshape(b, -1)  # [B,207]
+            v = (self.e_template + torch.einsum("eck,bk->bec", self.e_shapedirs, betas)
+                 + torch.einsum("bp,pec->bec", feat, self.e_posedirs))
+            t = torch.einsum("ej,bjmn->bemn", self.e_weights, rel)  # [B,E,4,4]
+            v = torch.einsum("bemn,ben->bem", t[..., :3, :3], v) + t[..., :3, 3]
+            out = torch.where(self.sel_is_extra[None, :, None], v[:, self.extra_order.clamp(min=0)], out)
+        return out + transl[:, None]
+
+
+@dataclass
+class FitOptions:
+    steps_global: int = 40
+    steps_full: int = 160
+    lr_global: float = 0.05
+    lr_full: float = 0.03
+    sigma: float = 0.15  # Geman-McClure scale, in person-box units
+    w_kp2d: float = 1.0
+    w_bone3d: float = 0.05
+    w_limits: float = 10.0
+    w_pose: float = 0.002
+    w_init: float = 0.0  # pull towards the initial pose (set when it came from a regressor)
+    w_shape: float = 0.002
+    min_visibility: float = 0.3
+
+
+@dataclass
+class FitResult:
+    """pose [B,24,3] axis-angle (camera frame root), betas [B,K], transl [B,3], joints [B,M,3] camera frame
+    (the matched joints, kmap order), joints2d [B,M,2] px, final loss [B] (numpy arrays)."""
+
+    pose: np.ndarray
+    betas: np.ndarray
+    transl: np.ndarray
+    joints: np.ndarray
+    joints2d: np.ndarray
+    loss: np.ndarray
+
+
+class _Adam:
+    """Plain Adam (Kingma & Ba). torch.optim's first use imports torch._dynamo, about 3 s on a small CPU:
+    more than the whole fit."""
+
+    def __init__(self, params, betas=(0.9, 0.999), eps=1e-8):
+        import torch
+
+        self.params, self.b1, self.b2, self.eps, self.t = params, betas[0], betas[1], eps, 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    def step(self, lr):
+        import torch
+
+        self.t += 1
+        c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
+        with torch.no_grad():
+            for p, m, v in zip(self.params, self.m, self.v):
+                if p.grad is None:
+                    continue
+                m.mul_(self.b1).add_(p.grad, alpha=1 - self.b1)
+                v.mul_(self.b2).addcmul_(p.grad, p.grad, value=1 - self.b2)
+                p.sub_(lr / c1 * m / ((v / c2).sqrt() + self.eps))
+
+
+def _project(points, cam):
+    """points [B,N,3] camera frame, cam [B,4] (fx, fy, cx, cy) → [B,N,2] pixels."""
+    z = points[..., 2:3].clamp(min=1e-2)
+    return points[..., :2] / z * cam[:, None, :2] + cam[:, None, 2:]
+
+
+def initial_translation(joints0, targets2d, weights, cam, depth_guess):
+    """Translation t [B,3] that best projects the posed joints (at t = 0) onto the 2D targets.
+
+    joints0 [B,M,3], targets2d [B,M,2], weights [B,M], cam [B,4], depth_guess [B] (from the torso's size).
+    Perspective projection is linear in t once multiplied out: fx tx - (u - cx) tz = (u - cx) Z - fx X
+    (likewise for y); solved by weighted least squares with a weak pull of tz towards the size-based guess.
+    """
+    b, m, _ = joints0.shape
+    out = np.zeros((b, 3))
+    for i in range(b):
+        fx, fy, cx, cy = cam[i]
+        du, dv = targets2d[i, :, 0] - cx, targets2d[i, :, 1] - cy
+        x, y, z = joints0[i].T
+        w = np.sqrt(weights[i])
+        rows = [np.stack([fx * np.ones(m), np.zeros(m), -du], 1) * w[:, None],
+                np.stack([np.zeros(m), fy * np.ones(m), -dv], 1) * w[:, None]]
+        rhs = [(du * z - fx * x) * w, (dv * z - fy * y) * w]
+        lam = 0.05 * max(fx, 1.0) * max(w.max(), 1e-3)  # weak prior, comparable to one point's row
+        rows.append(np.array([[0.0, 0.0, lam]]))
+        rhs.append(np.array([lam * depth_guess[i]]))
+        out[i] = np.linalg.lstsq(np.concatenate(rows), np.concatenate(rhs), rcond=None)[0]
+    return out
+
+
+def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_betas=None, init_transl=None,
+                  options: FitOptions | None = None, progress=None) -> FitResult:
+    """Fit `model` (a BodyModel, on the device to use) to B images.
+
+    keypoints2d [B,33,3] MediaPipe landmarks (x px, y px, visibility); cam [B,4] (fx, fy, cx, cy);
+    world [B,33,≥3] MediaPipe world landmarks (camera-aligned, metres) or None; init_pose [B,24,3]
+    camera-frame axis-angle (None: analytic IK from `world`, or a standing pose facing the camera);
+    init_betas [B,K'] or None; init_transl [B,3] or None (then solved from the torso's size and the focal).
+    progress: optional callable(fraction in [0,1]).
+    """
+    import torch
+
+    from .init_pose import pose_from_world_landmarks
+    from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+    opt = options or FitOptions()
+    dev, dt = model.device, model.dtype
+    kmap = KeypointMap(model.joint_names)
+    kj = KeypointJoints(model, kmap)
+    kp = np.asarray(keypoints2d, dtype=np.float64).reshape(-1, 33, 3)
+    b = kp.shape[0]
+    cam = np.asarray(cam, dtype=np.float64).reshape(b, 4)
+    targets = kmap.targets_from_mediapipe(kp)  # [B,M,3]
+    conf = np.where(targets[..., 2] >= opt.min_visibility, targets[..., 2], 0.0) * kmap.weights
+    vis_pts = [t[c > 0, :2] if (c > 0).sum() >= 2 else t[:, :2] for t, c in zip(targets, conf)]
+    box = np.array([max(np.ptp(p[:, 0]), np.ptp(p[:, 1]), 1.0) for p in vis_pts])  # person size, px
+
+    k = model.num_betas
+    betas0 = np.zeros((b, k))
+    if init_betas is not None:
+        ib = np.asarray(init_betas, dtype=np.float64).reshape(b, -1)[:, :k]
+        betas0[:, : ib.shape[1]] = ib
+    t = lambda a: torch.as_tensor(np.asarray(a), dtype=dt, device=dev)  # noqa: E731
+    with torch.no_grad():
+        rest = (kj.j_template + torch.einsum("jck,bk->bjc", kj.j_shapedirs, t(betas0))).cpu().numpy()
+    if init_pose is not None:
+        pose0 = np.asarray(init_pose, dtype=np.float64).reshape(b, 24, 3)
+    elif world is not None:
+        w = np.asarray(world, dtype=np.float64).reshape(b, 33, -1)
+        pose0 = np.stack([pose_from_world_landmarks(w[i:i + 1], rest[i])[0] for i in range(b)])
+    else:  # upright, facing the camera: R_x(π) turns SMPL's y-up, +z-facing body into the camera frame
+        pose0 = np.zeros((b, 24, 3))
+        pose0[:, 0] = [np.pi, 0.0, 0.0]
+
+    r_init = t(axis_angle_to_matrix(pose0[:, 0]))
+    if init_transl is None:
+        with torch.no_grad():
+            j0 = kj(axis_angle_to_matrix(t(pose0)), t(betas0), t(np.zeros((b, 3)))).cpu().numpy()
+        torso = [kmap.names.index(n) for n in _TORSO if n in kmap.names]
+        l3 = np.linalg.norm(j0[:, torso[0]] - j0[:, torso[2]], axis=-1)  # shoulder–hip length, m
+        l2 = np.linalg.norm(targets[:, torso[0], :2] - targets[:, torso[2], :2], axis=-1)
+        depth = cam[:, 0] * l3 / np.maximum(l2, 1.0)
+        transl0 = initial_translation(j0, targets[..., :2], conf, cam, depth)
+    else:
+        transl0 = np.asarray(init_transl, dtype=np.float64).reshape(b, 3)
+
+    d_root = torch.zeros(b, 3, dtype=dt, device=dev, requires_grad=True)  # R0 = R_init · exp(d_root)
+    body = t(pose0[:, 1:]).clone().requires_grad_(True)
+    betas = t(betas0).clone().requires_grad_(True)
+    transl = t(transl0).clone().requires_grad_(True)
+    body_init = t(pose0[:, 1:])
+    tgt, w2d, camt = t(targets[..., :2]), t(conf), t(cam)
+    scale = t(box)
+    lo, hi = angle_limit_bounds()
+    bones = torch.as_tensor(kmap.bones, device=dev)
+    if world is not None and len(kmap.bones):
+        wt = kmap.targets_from_mediapipe(np.asarray(world, dtype=np.float64).reshape(b, 33, -1)[..., :3])
+        wvis = kmap.targets_from_mediapipe(kp)[..., 2]
+        obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
+        obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
+        w3d = t(np.minimum(wvis[:, kmap.bones[:, 0]], wvis[:, kmap.bones[:, 1]]))
+    else:
+        obs_dir = None
+    torso_mask = t([1.0 if n in _TORSO else 0.0 for n in kmap.names])
+
+    def energy(full: bool):
+        r0 = r_init @ axis_angle_to_matrix(d_root)
+        rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)
+        joints = kj(rots, betas, transl)
+        res = (_project(joints, camt) - tgt) / scale[:, None, None]
+        w = w2d if full else w2d * torso_mask
+        e2d = (w * geman_mcclure((res**2).sum(-1), opt.sigma)).sum(1) / w.sum(1).clamp(min=1e-6)
+        e = opt.w_kp2d * e2d / opt.sigma**2
+        if obs_dir is not None:
+            d = joints[:, bones[:, 1]] - joints[:, bones[:, 0]]
+            cos = (torch.nn.functional.normalize(d, dim=-1) * obs_dir).sum(-1)
+            wb = w3d if full else w3d * torso_mask[bones[:, 0]] * torso_mask[bones[:, 1]]
+            e = e + opt.w_bone3d * (wb * (1 - cos)).sum(1)
+        if full:
+            pose_full = torch.cat([d_root[:, None] * 0, body], 1)
+            e = e + opt.w_limits * angle_limit_penalty(pose_full, lo, hi)
+            e = e + opt.w_pose * (body**2).sum((1, 2)) + opt.w_init * ((body - body_init) ** 2).sum((1, 2))
+            e = e + opt.w_shape * (betas**2).sum(1)
+        return e, joints
+
+    total = opt.steps_global + opt.steps_full
+    stages = ((False, [d_root, transl], opt.steps_global, opt.lr_global),
+              (True, [d_root, body, betas, transl], opt.steps_full, opt.lr_full))
+    done = 0
+    for full, params, steps, lr in stages:
+        adam = _Adam(params)
+        for i in range(steps):
+            for p in params:
+                p.grad = None
+            e, _ = energy(full)
+            e.sum().backward()
+            # cosine decay to a tenth of the rate: large moves first, then settle
+            adam.step(lr * (0.1 + 0.45 * (1 + np.cos(np.pi * i / max(steps, 1)))))
+            done += 1
+            if progress is not None and done % 20 == 0:
+                progress(done / total)
+    with torch.no_grad():
+        e, joints = energy(True)
+        root = matrix_to_axis_angle(r_init @ axis_angle_to_matrix(d_root))
+        pose = torch.cat([root[:, None], body], 1)
+        j2d = _project(joints, camt)
+    if progress is not None:
+        progress(1.0)
+    n = lambda x: x.detach().double().cpu().numpy()  # noqa: E731
+    return FitResult(pose=n(pose), betas=n(betas), transl=n(transl), joints=n(joints), joints2d=n(j2d),
+                     loss=n(e))
+
+
+__all__ = ["FitOptions", "FitResult", "KeypointJoints", "ANGLE_LIMITS", "JOINT_INDEX", "angle_limit_bounds",
+           "angle_limit_penalty", "default_focal", "fit_keypoints", "geman_mcclure", "initial_translation"]

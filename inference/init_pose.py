@@ -1,0 +1,83 @@
+"""Analytic inverse kinematics: a starting pose from MediaPipe's 3D world landmarks (no network needed).
+
+The global orientation comes from the hips/shoulders frame; then each limb joint (hips, knees, shoulders,
+elbows) gets the smallest rotation that turns its rest bone direction into the observed one, in the frame
+its parent has already been turned into. Spine, neck, head, hands and feet stay at rest; the fit refines them.
+All arrays are in the CAMERA frame's orientation (MediaPipe's world landmarks are: x right, y down, z away
+from the camera, origin between the hips).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .body.skeleton import JOINT_INDEX as J
+from .body.skeleton import SMPL_PARENTS
+from .keypoint_map import MP
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, rotation_between
+
+# (SMPL joint that rotates, its child, MediaPipe landmark at the joint, at the child), parents before children.
+_LIMBS = (
+    ("left_hip", "left_knee", "left_hip", "left_knee"),
+    ("right_hip", "right_knee", "right_hip", "right_knee"),
+    ("left_knee", "left_ankle", "left_knee", "left_ankle"),
+    ("right_knee", "right_ankle", "right_knee", "right_ankle"),
+    ("left_shoulder", "left_elbow", "left_shoulder", "left_elbow"),
+    ("right_shoulder", "right_elbow", "right_shoulder", "right_elbow"),
+    ("left_elbow", "left_wrist", "left_elbow", "left_wrist"),
+    ("right_elbow", "right_wrist", "right_elbow", "right_wrist"),
+)
+
+
+def _unit(v):
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def _torso_frame(l_hip, r_hip, l_sh, r_sh):
+    """Orthonormal frames [...,3,3] with columns (body left, up, forward) from four points [...,3].
+
+    `up` must be given in a y-up frame; callers flip MediaPipe's y-down data into the same convention by
+    passing points as they are and letting the rest frame be computed the same way (only the relative
+    rotation between two frames built alike is used)."""
+    left = _unit((l_hip - r_hip) + (l_sh - r_sh))
+    up = _unit(0.5 * (l_sh + r_sh) - 0.5 * (l_hip + r_hip))
+    fwd = _unit(np.cross(left, up))
+    up = np.cross(fwd, left)
+    return np.stack([left, up, fwd], axis=-1)
+
+
+def global_orientation(world, rest_joints):
+    """world [B,33,≥3] MediaPipe world landmarks, rest_joints [24,3] → R0 [B,3,3] body → camera frame."""
+    w = np.asarray(world, dtype=np.float64)[..., :3]
+    rj = np.asarray(rest_joints, dtype=np.float64)
+    obs = _torso_frame(w[:, MP["left_hip"]], w[:, MP["right_hip"]], w[:, MP["left_shoulder"]],
+                       w[:, MP["right_shoulder"]])
+    rest = _torso_frame(rj[J["left_hip"]], rj[J["right_hip"]], rj[J["left_shoulder"]], rj[J["right_shoulder"]])
+    return obs @ rest.T
+
+
+def pose_from_world_landmarks(world, rest_joints):
+    """world [B,33,≥3] (camera-aligned MediaPipe world landmarks), rest_joints [24,3] → pose [B,24,3] axis-angle
+    in the camera frame (joint 0 = global orientation)."""
+    w = np.asarray(world, dtype=np.float64)[..., :3]
+    rj = np.asarray(rest_joints, dtype=np.float64)
+    b = w.shape[0]
+    r0 = global_orientation(w, rj)
+    local = np.tile(np.eye(3), (b, 24, 1, 1))
+    local[:, 0] = r0
+    glob = {0: r0}
+
+    def global_of(j):  # global rotation of joint j from the locals set so far
+        if j not in glob:
+            glob[j] = global_of(SMPL_PARENTS[j]) @ local[:, j]
+        return glob[j]
+
+    for joint, child, mp_a, mp_b in _LIMBS:
+        j, c = J[joint], J[child]
+        parent_rot = global_of(SMPL_PARENTS[j])
+        observed = w[:, MP[mp_b]] - w[:, MP[mp_a]]  # [B,3] camera frame
+        in_parent = np.einsum("bji,bj->bi", parent_rot, observed)  # parent_rot^T · observed
+        local[:, j] = axis_angle_to_matrix(rotation_between(np.broadcast_to(rj[c] - rj[j], in_parent.shape),
+                                                            in_parent))
+        glob.pop(j, None)
+    return matrix_to_axis_angle(local)
