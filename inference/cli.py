@@ -14,6 +14,7 @@ import sys
 # name -> (module, one-line help). The one table of subcommands.
 COMMANDS = {
     "body": ("inference.body.cli", "body models: build the open body, convert SMPL files"),
+    "fit": ("inference.photo", "photo to SMPL: detect, (regress,) fit; writes a BodyFit JSON"),
 }
 
 
