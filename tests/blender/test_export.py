@@ -112,6 +112,29 @@ def test_fbx_round_trip_joints_and_skin(tmp_path, tiny_data):
     _assert_meshes_match(meshes, arm)
 
 
+def test_fbx_is_y_up_in_metres_with_an_unrotated_unscaled_armature(tmp_path, tiny_data):
+    """What other tools see (read with Blender's own FBX parser): Y up, 1 unit = 100 cm (metres), the
+    armature root with no rotation and scale 1 (no 90-degree or 100x fix-up needed), no leaf bones."""
+    from io_scene_fbx import parse_fbx
+
+    _export_source(tiny_data, tmp_path / "walk.fbx")
+    root, _ = parse_fbx.parse(str(tmp_path / "walk.fbx"))
+
+    def child(elem, name):
+        return [e for e in elem.elems if e.id == name]
+
+    def props(elem):
+        return {p.props[0].decode(): p.props[4:] for p in child(elem, b"Properties70")[0].elems}
+
+    header = props(child(root, b"GlobalSettings")[0])
+    assert header["UpAxis"] == [1] and header["UpAxisSign"] == [1] and header["UnitScaleFactor"] == [100.0]
+    assert header["CustomFrameRate"] == [float(FPS)]
+    models = {m.props[1].split(b"\x00")[0].decode(): props(m) for m in child(child(root, b"Objects")[0], b"Model")}
+    assert np.allclose(models["BodyRig"].get("Lcl Rotation", [0, 0, 0]), 0.0, atol=1e-3)  # degrees
+    assert np.allclose(models["BodyRig"].get("Lcl Scaling", [1, 1, 1]), 1.0)
+    assert "end" not in " ".join(models)  # no leaf bones
+
+
 def _glb_json(path) -> dict:
     data = path.read_bytes()
     magic, _, _ = struct.unpack_from("<4sII", data, 0)
