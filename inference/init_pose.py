@@ -77,7 +77,7 @@ def pose_from_world_landmarks(world, rest_joints):
         parent_rot = global_of(SMPL_PARENTS[j])
         observed = w[:, MP[mp_b]] - w[:, MP[mp_a]]  # [B,3] camera frame
         in_parent = np.einsum("bji,bj->bi", parent_rot, observed)  # parent_rot^T · observed
-        local[:, j] = axis_angle_to_matrix(rotation_between(np.broadcast_to(rj[c] - rj[j], in_parent.shape),
+        local[:, j] = axis_angle_to_matrix(rotation_between(np.tile(rj[c] - rj[j], (b, 1)),
                                                             in_parent))
         glob.pop(j, None)
     return matrix_to_axis_angle(local)

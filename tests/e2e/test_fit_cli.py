@@ -1,0 +1,96 @@
+"""`python -m inference fit` as a user runs it: a real subprocess, the JSON it writes, exit codes, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.body.skeleton import SMPL_JOINT_NAMES
+from inference.results import BodyFit
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample_photo.jpg"
+
+
+def fit_cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "inference", "fit", *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO, env=env, timeout=300)
+
+
+def _error_lines(res):
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
+    return [ln for ln in res.stderr.strip().splitlines() if ln.startswith("error:")]
+
+
+@pytest.fixture(scope="module")
+def sample_fit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fit") / "sample.json"
+    res = fit_cli(SAMPLE, "--out", out, "--body", "tiny", "--device", "cpu")
+    assert res.returncode == 0, res.stderr
+    return json.loads(out.read_text())
+
+
+def test_fit_writes_every_bodyfit_field(sample_fit):
+    fields = {f.name for f in dataclasses.fields(BodyFit)}
+    assert fields <= set(sample_fit), fields - set(sample_fit)
+    assert np.asarray(sample_fit["pose"]).shape == (24, 3)
+    assert np.asarray(sample_fit["keypoints2d"]).shape == (33, 3)
+    assert list(sample_fit["joints3d"]) == list(SMPL_JOINT_NAMES)
+    assert set(sample_fit["camera"]) == {"fx", "fy", "cx", "cy", "width", "height"}
+    assert (sample_fit["camera"]["width"], sample_fit["camera"]["height"]) == (640.0, 425.0)  # the photo's size
+    assert {"load", "detect", "regress", "fit"} <= set(sample_fit["timings"])
+    assert sample_fit["body_model"] == "tiny"
+
+
+def test_fitted_joints_land_on_the_detected_keypoints(sample_fit):
+    """Projected fitted joints vs MediaPipe's own keypoints for the same joints: within a few % of the body."""
+    fit = BodyFit.from_json_dict(sample_fit)
+    c = fit.camera
+    assert np.all(fit.joints3d[:, 2] > 0.5)  # in front of the camera
+    uv = fit.joints3d[:, :2] / fit.joints3d[:, 2:] * [c["fx"], c["fy"]] + [c["cx"], c["cy"]]
+    pairs = {"left_shoulder": 11, "right_shoulder": 12, "left_elbow": 13, "right_elbow": 14, "left_wrist": 15,
+             "right_wrist": 16, "left_knee": 25, "right_knee": 26, "left_ankle": 27, "right_ankle": 28}
+    kp = fit.keypoints2d
+    height = np.ptp(kp[:, 1])
+    for name, m in pairs.items():
+        err = np.linalg.norm(uv[SMPL_JOINT_NAMES.index(name)] - kp[m, :2])
+        assert err < 0.06 * height, (name, err, height)
+    # upright: the head above the pelvis in the photo
+    assert fit.joints3d[SMPL_JOINT_NAMES.index("head"), 1] < fit.joints3d[0, 1]  # camera y points down
+
+
+def test_text_file_named_jpg_exits_2_with_one_line(tmp_path):
+    fake = tmp_path / "photo.jpg"
+    fake.write_text("this is not a photo\n")
+    res = fit_cli(fake, "--out", tmp_path / "out.json")
+    assert _error_lines(res) and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_image_without_a_person_exits_2(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    img = np.clip(rng.normal(128, 20, (240, 320, 3)), 0, 255).astype(np.uint8)  # texture, no person
+    Image.fromarray(img).save(tmp_path / "empty.png")
+    res = fit_cli(tmp_path / "empty.png", "--out", tmp_path / "out.json", "--body", "tiny")
+    lines = _error_lines(res)
+    assert len(lines) == 1 and "person" in lines[0], res.stderr
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_unusable_checkpoint_exits_2(tmp_path):
+    bad = tmp_path / "model_checkpoint.pt"
+    bad.write_bytes(b"not a checkpoint")
+    res = fit_cli(SAMPLE, "--out", tmp_path / "out.json", "--body", "tiny", "--checkpoint", bad)
+    lines = _error_lines(res)
+    assert len(lines) == 1, res.stderr
