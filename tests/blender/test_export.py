@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 T, FPS, TOL = 10, 30, 1e-3  # frames, frame rate, metres
 
 
-def _animated_character(tiny_data):
+def _animated_character(tiny_data, fps=FPS):
     """Tiny character (shaped) with T frames of moderate random poses, turning root and travelling root."""
     from operators.animate import animate
     from operators.rig import build_character
@@ -32,16 +32,17 @@ def _animated_character(tiny_data):
     pose = rng.normal(0.0, 0.3, (T, 24, 3))
     pose[:, 0] = rng.normal(0.0, 0.6, (T, 3))
     transl = np.cumsum(rng.normal(0.0, 0.1, (T, 3)), axis=0) + [0.3, 0.0, -0.2]
-    animate(ch, pose, transl, fps=FPS)
+    animate(ch, pose, transl, fps=fps)
     return ch
 
 
 def _joint_world(arm, frames) -> np.ndarray:
-    """[F,24,3] world positions of the bones' heads (the SMPL joints), looked up by bone name."""
+    """[F,24,3] world positions of the bones' heads (the SMPL joints), looked up by bone name; frames may be
+    fractional (subframes)."""
     scene = bpy.context.scene
     out = np.empty((len(frames), 24, 3))
     for i, f in enumerate(frames):
-        scene.frame_set(f)
+        scene.frame_set(int(f), subframe=float(f) - int(f))
         mw = np.array(arm.matrix_world)
         heads = np.array([arm.pose.bones[n].head for n in SMPL_JOINT_NAMES])
         out[i] = heads @ mw[:3, :3].T + mw[:3, 3]
@@ -59,11 +60,11 @@ def _mesh_world(obj) -> np.ndarray:
     return co.reshape(-1, 3).astype(np.float64) @ mw[:3, :3].T + mw[:3, 3]
 
 
-def _export_source(tiny_data, path):
+def _export_source(tiny_data, path, fps=FPS):
     """Build, export, and record the source joints (and meshes at the first and last frames)."""
     from operators.export import export_character
 
-    ch = _animated_character(tiny_data)
+    ch = _animated_character(tiny_data, fps)
     joints = _joint_world(ch.armature, range(1, T + 1))
     meshes = {}
     for f in (1, T):
@@ -74,9 +75,10 @@ def _export_source(tiny_data, path):
     return joints, meshes
 
 
-def _fresh_scene():
+def _fresh_scene(fps=30, fps_base=1.0):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.scene.render.fps = FPS  # glTF/FBX importers turn seconds into frames at the scene's rate
+    # glTF/FBX importers turn seconds into frames at the scene's rate
+    bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = fps, fps_base
 
 
 def _imported_armature():
@@ -269,3 +271,25 @@ def test_bad_format_and_non_character_raise_bad_input(tmp_path, tiny_data):
     assert (tmp_path / "pose.bin").read_text().startswith("HIERARCHY")
     assert bpy.context.view_layer.objects.active == empty and empty.select_get()
     assert not ch.armature.select_get()
+
+
+_IMPORTERS = {
+    ".fbx": lambda p: bpy.ops.import_scene.fbx(filepath=p, anim_offset=0.0),
+    ".glb": lambda p: bpy.ops.import_scene.gltf(filepath=p),
+    ".bvh": lambda p: bpy.ops.import_anim.bvh(filepath=p, frame_start=1),
+}
+
+
+@pytest.mark.parametrize("ext", sorted(_IMPORTERS))
+def test_ntsc_rate_keeps_time(tmp_path, tiny_data, ext):
+    """29.97 fps: every frame's time is kept (no rounding to 30). Blender's FBX importer turns seconds into
+    frames with render.fps alone (it ignores fps_base), so its frame f lands on f * 1.001; the file's time
+    f / 29.97 s is what is checked there. glTF and BVH import onto whole frames."""
+    src, _ = _export_source(tiny_data, tmp_path / f"walk{ext}", fps=29.97)
+    if ext == ".bvh":
+        assert "Frame Time: 0.033367" in (tmp_path / "walk.bvh").read_text()
+    _fresh_scene(30, 1.001)
+    _IMPORTERS[ext](str(tmp_path / f"walk{ext}"))
+    arm = _imported_armature()
+    got = _joint_world(arm, np.arange(1, T + 1) * (1.001 if ext == ".fbx" else 1.0))
+    assert np.abs(got - src).max() < TOL
