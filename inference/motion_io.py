@@ -60,6 +60,8 @@ def _suffix(path) -> str:
 def save_motion(motion: MotionFit, path) -> Path:
     """Write `motion` to `path` (.npz or .smpl by extension), atomically. Returns the path."""
     suffix = _suffix(path)
+    if motion.gender not in _GENDERS:
+        raise BadInputError(f"gender {motion.gender!r} is not one of {', '.join(_GENDERS)}")
     if suffix == ".npz":
         _save_npz(motion, path)
     else:

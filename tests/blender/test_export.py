@@ -293,3 +293,17 @@ def test_ntsc_rate_keeps_time(tmp_path, tiny_data, ext):
     arm = _imported_armature()
     got = _joint_world(arm, np.arange(1, T + 1) * (1.001 if ext == ".fbx" else 1.0))
     assert np.abs(got - src).max() < TOL
+
+
+def test_missing_exporter_addon_raises(tmp_path, tiny_data, monkeypatch):
+    import addon_utils
+
+    from operators.export import export_character
+    from operators.rig import build_character
+
+    ch = build_character(tiny_data)
+    monkeypatch.setattr(addon_utils, "check", lambda module: (False, False))
+    monkeypatch.setattr(addon_utils, "enable", lambda module, **kw: None)
+    with pytest.raises(BodyRigError, match="io_scene_gltf2.*missing"):
+        export_character(ch, tmp_path / "a.glb")
+    assert list(tmp_path.iterdir()) == []

@@ -157,6 +157,10 @@ def test_wrong_content_and_names_raise_bad_input(tmp_path):
             np.save(f, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(BadInputError):
         load_motion(tmp_path / "pickled.npz")
+    with pytest.raises(BadInputError, match="gender"):
+        save_motion(MotionFit(pose=np.zeros((2, 24, 3)), transl=np.zeros((2, 3)), betas=np.zeros(10), fps=30,
+                              gender="robot"), tmp_path / "g.smpl")
+    assert not (tmp_path / "g.smpl").exists()
     with pytest.raises(BadInputError, match="unknown motion file type"):
         save_motion(_motion(t=2), tmp_path / "m.bvh")
     with pytest.raises(BadInputError, match="not found"):
