@@ -56,8 +56,8 @@ def run(args) -> int:
         print(_info(args.model))
         return 0
     if action == "open":
-        from .open_body import open_body_path
+        from .load import open_body_module
 
-        print(open_body_path(out=args.out, rebuild=args.rebuild, progress=not args.quiet))
+        print(open_body_module().open_body_path(out=args.out, rebuild=args.rebuild, progress=not args.quiet))
         return 0
     raise BadInputError("say what to do: python -m inference body convert|info|open (see --help)")

@@ -1,6 +1,6 @@
 """`load_body(spec)`: the one way the rest of BodyRig gets a body model, cached in-process.
 
-spec: None or "open" → the open body (built from `anny`, the default); "tiny" → the tiny test model;
+spec: None, "" or "open" → the open body (built from `anny`, the default); "tiny" → the tiny test model;
 anything else → a path to an SMPL-format .pkl/.npz file (read safely by smpl_io.load_body_model).
 File models are cached by (resolved path, modification time), so an edited or replaced file is read again.
 The returned BodyModelData is shared between callers: treat its arrays as read-only.
@@ -19,9 +19,10 @@ _LOCK = threading.Lock()
 
 
 def _key(spec) -> tuple:
-    if spec is None or spec == "open":
+    word = spec.strip().lower() if isinstance(spec, str) else spec
+    if word is None or word in ("", "open"):  # an unset UI path field means the default body
         return ("open",)
-    if spec == "tiny":
+    if word == "tiny":
         return ("tiny",)
     path = Path(spec).expanduser()
     try:
@@ -34,11 +35,20 @@ def _key(spec) -> tuple:
     return ("file", str(path), mtime)
 
 
+def open_body_module():
+    """inference.body.open_body, imported only when asked for (it pulls in anny and torch)."""
+    try:
+        from . import open_body
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.open_body":
+            raise  # a dependency of the open body is missing: a real error, keep its own message
+        raise ModelFileError("this BodyRig has no open body module; give an SMPL .pkl/.npz file instead") from None
+    return open_body
+
+
 def _load(key: tuple) -> BodyModelData:
     if key[0] == "open":
-        from .open_body import load_open_body  # built by the open-body module; imported only when asked for
-
-        return load_open_body()
+        return open_body_module().load_open_body()
     if key[0] == "tiny":
         from .tiny import tiny_model
 

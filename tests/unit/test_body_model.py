@@ -144,4 +144,4 @@ def test_load_body_open_is_the_default(fresh_cache, monkeypatch):
     fake.load_open_body = lambda: calls.append(1) or tiny_model(num_betas=2)
     monkeypatch.setitem(sys.modules, "inference.body.open_body", fake)
     a = load_body()
-    assert a.num_betas == 2 and load_body("open") is a and len(calls) == 1
+    assert a.num_betas == 2 and load_body("open") is a and load_body("") is a and len(calls) == 1

@@ -3,7 +3,9 @@ smplx reading what we write, malicious pickles refused, and clear errors for wro
 
 from __future__ import annotations
 
+import io
 import pickle
+import struct
 import sys
 import types
 
@@ -66,14 +68,36 @@ def _official_dict(data, Ch, csc_matrix):
     }
 
 
+class _Py2Pickler(pickle._Pickler):
+    """Writes bytes as Python 2 `str` (BINSTRING opcodes), as the official files store numpy's raw data."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def _save_py2_str(self, obj):
+        n = len(obj)
+        head = pickle.SHORT_BINSTRING + bytes([n]) if n < 256 else pickle.BINSTRING + struct.pack("<i", n)
+        self.write(head + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = _save_py2_str
+
+
+def _py2_dumps(obj) -> bytes:
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=2).dump(obj)
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize("protocol", [0, 2])
 def test_official_style_pickle_loads_without_chumpy(tmp_path, official_modules, protocol):
     data = tiny_model(pose_correctives=True)
     path = tmp_path / "basicModel_f_lbs_10_207_0_v1.0.0.pkl"
-    path.write_bytes(pickle.dumps(_official_dict(data, *official_modules), protocol=protocol))
+    d = _official_dict(data, *official_modules)
+    path.write_bytes(_py2_dumps(d) if protocol == 2 else pickle.dumps(d, protocol=0))
     raw = path.read_bytes()
     assert b"chumpy.ch" in raw and b"scipy.sparse.csc" in raw  # really names the official globals
     assert (b"copy_reg" in raw) == (protocol == 0)  # protocol 0 rebuilds objects via copy_reg._reconstructor
+    assert (b"_codecs" in raw) == (protocol == 0)  # protocol 2 here: raw array data as Python 2 str
     sys.modules.pop("chumpy.ch"), sys.modules.pop("chumpy")  # loading must not need them
     loaded = load_body_model(path)
     np.testing.assert_array_equal(loaded.v_template, data.v_template)
