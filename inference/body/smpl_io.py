@@ -176,7 +176,7 @@ class _SafeUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         found = _ALLOWED.get((module, name))
-        if found is None and module.split(".")[0] == "chumpy" and "." not in name and name[:1].isupper():
+        if found is None and module.split(".")[0] == "chumpy" and name.isidentifier():
             found = _OtherChumpyStub  # an inert stand-in; its value is refused later if it is ever needed
         if found is None:
             raise ModelFileError(

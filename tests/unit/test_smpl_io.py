@@ -341,3 +341,27 @@ def test_save_refuses_unknown_suffix(tmp_path):
     with pytest.raises(ModelFileError, match=".npz or .pkl"):
         save_body_model(tiny_model(), tmp_path / "m.obj")
     assert not list(tmp_path.iterdir())
+
+
+def test_other_chumpy_classes_are_inert_and_refused_only_when_needed(tmp_path, official_modules, monkeypatch):
+    """A chumpy expression (not a plain Ch) under an unused key loads as an inert stand-in; under a key we
+    need it is refused with a message saying so."""
+    Ch, csc_matrix = official_modules
+    ops = types.ModuleType("chumpy.ch_ops")
+
+    class add:  # noqa: N801 - the name chumpy pickles
+        def __init__(self):
+            self.a, self.b = "lhs", "rhs"
+
+    add.__module__, add.__qualname__ = "chumpy.ch_ops", "add"
+    ops.add = add
+    monkeypatch.setitem(sys.modules, "chumpy.ch_ops", ops)
+    data = tiny_model()
+    d = _official_dict(data, Ch, csc_matrix)
+    d["J"] = add()
+    (tmp_path / "ok.pkl").write_bytes(_py2_dumps(d))
+    np.testing.assert_array_equal(load_body_model(tmp_path / "ok.pkl").v_template, data.v_template)
+    d["v_template"] = add()
+    (tmp_path / "bad.pkl").write_bytes(_py2_dumps(d))
+    with pytest.raises(ModelFileError, match="chumpy expression"):
+        load_body_model(tmp_path / "bad.pkl")
