@@ -170,10 +170,12 @@ def process_photo(path: Path, targets: dict, opts, watch) -> None:
             character = character_from_fit(fit, load_body(opts["body"]), name=path.stem)
         _write_character_outputs(character, scene_targets, watch)
     if opts["pifu"]:
-        from inference.pifu.reconstruct import reconstruct_to_file
+        from inference.pifu.meshio import write_mesh
+        from inference.pifu.reconstruct import reconstruct
 
         with watch("pifu"):
-            reconstruct_to_file(path, opts["net_g"], opts["net_c"], targets["pifu"], device=opts["device"])
+            mesh = reconstruct(str(path), opts["net_g"], opts["net_c"], device=opts["device"])
+            write_mesh(targets["pifu"], mesh.vertices, mesh.faces, mesh.colours)
 
 
 def process_video(path: Path, targets: dict, opts, watch) -> None:
