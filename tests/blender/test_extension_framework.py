@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from inference.errors import BadInputError, ModelFileError
+from inference.errors import BadInputError, ModelFileError, NoPersonError
 
 
 def test_job_runs_on_a_worker_thread_and_reports_progress():
@@ -119,3 +119,77 @@ def test_installer_shows_pips_own_error_text():
     assert cmd[:3] == [sys.executable, "-m", "pip"] and cmd[-3:] == ["--target", "/tmp/target", "torch"]
     status = {module: found for module, _, _, found in dependency_status()}
     assert status["torch"] and status["mediapipe"]  # this environment has them
+
+
+class _Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self.calls.append((name, a))
+
+
+def _modal_harness(work, finish):
+    """A JobOperatorMixin driven by hand with stand-in context/events (no window exists headless)."""
+    from operators.modal import Job, JobOperatorMixin
+
+    class Op(JobOperatorMixin):
+        def __init__(self):
+            self.reports = []
+
+        def report(self, kind, text):
+            self.reports.append((sorted(kind), text))
+
+    op = Op()
+    op._job, op._finish, op._timer = Job(work, label="Test").start(), finish, object()
+    context = types.SimpleNamespace(window_manager=_Recorder(), workspace=_Recorder())
+    return op, context
+
+
+def test_modal_updates_progress_then_finishes_on_the_main_thread():
+    gate, finished = threading.Event(), []
+
+    def work(progress):
+        progress(0.5, "half")
+        gate.wait(5)
+        return "result"
+
+    op, context = _modal_harness(work, lambda ctx, result: finished.append(
+        (result, threading.current_thread() is threading.main_thread())) or {"FINISHED"})
+    timer = types.SimpleNamespace(type="TIMER")
+    while op._job.fraction < 0.5:
+        threading.Event().wait(0.01)
+    assert op.modal(context, timer) == {"RUNNING_MODAL"}
+    assert ("progress_update", (500,)) in context.window_manager.calls
+    assert any(name == "status_text_set" and "half" in args[0] for name, args in context.workspace.calls)
+    assert op.modal(context, types.SimpleNamespace(type="MOUSEMOVE")) == {"PASS_THROUGH"}
+    gate.set()
+    op._job.wait(5)
+    assert op.modal(context, timer) == {"FINISHED"}
+    assert finished == [("result", True)]
+    assert ("progress_end", ()) in context.window_manager.calls and ("status_text_set", (None,)) in \
+        context.workspace.calls
+
+
+def test_modal_escape_cancels_without_finishing():
+    gate, finished = threading.Event(), []
+
+    def work(progress):
+        while not gate.wait(0.01):
+            progress(0.1)
+
+    op, context = _modal_harness(work, lambda ctx, result: finished.append(result) or {"FINISHED"})
+    assert op.modal(context, types.SimpleNamespace(type="ESC")) == {"CANCELLED"}
+    assert op._job.wait(5) and finished == []
+    assert op.reports and "cancelled" in op.reports[0][1]
+    gate.set()
+
+
+def test_modal_reports_a_user_error_and_cancels():
+    def work(progress):
+        raise NoPersonError("no person found in the photo")
+
+    op, context = _modal_harness(work, lambda ctx, result: {"FINISHED"})
+    op._job.wait(5)
+    assert op.modal(context, types.SimpleNamespace(type="TIMER")) == {"CANCELLED"}
+    assert op.reports == [(["ERROR"], "no person found in the photo")]
