@@ -196,9 +196,21 @@ def _read_pickle(raw: bytes) -> dict:
     return obj
 
 
+_NPZ_KEYS = SMPL_KEYS + ("vt", "ft", "extra_vertex_names", "extra_vertex_ids", "name", "gender")
+
+
 def _read_npz(raw: bytes) -> dict:
+    """The members we use. Python-object members are never unpickled: skipped where unused (npz files
+    converted from official pickles keep e.g. pose_training_info that way), refused where needed."""
+    out = {}
     with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+        for k in z.files:
+            try:
+                out[k] = z[k]
+            except ValueError as exc:
+                if "allow_pickle" not in str(exc) or k in _NPZ_KEYS:
+                    raise
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -289,8 +301,13 @@ def load_body_model(path) -> BodyModelData:
         d = _read_npz(raw) if raw[:2] == b"PK" else _read_pickle(raw)
     except ModelFileError as exc:
         raise ModelFileError(f"{path.name}: {exc}") from None
-    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, TypeError, KeyError, IndexError,
-            AttributeError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # an .npz member holding Python objects: never unpickled
+            raise ModelFileError(f"{path.name} holds Python objects, not plain arrays; refusing to load it") from None
+        raise ModelFileError(f"body model file {path.name} is truncated or corrupt ({exc}); download it again") \
+            from None
+    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, TypeError, KeyError, IndexError,
+            AttributeError, UnicodeDecodeError, OverflowError, MemoryError, RecursionError) as exc:
         kind = "npz" if raw[:2] == b"PK" else "pickle"
         raise ModelFileError(
             f"body model file {path.name} is truncated or corrupt (not a readable {kind}: {type(exc).__name__}); "

@@ -365,3 +365,13 @@ def test_other_chumpy_classes_are_inert_and_refused_only_when_needed(tmp_path, o
     (tmp_path / "bad.pkl").write_bytes(_py2_dumps(d))
     with pytest.raises(ModelFileError, match="chumpy expression"):
         load_body_model(tmp_path / "bad.pkl")
+
+
+def test_npz_with_python_objects_refused(tmp_path):
+    d = tiny_model().to_smpl_dict()
+    unused = np.array({"num_subjects": 1}, dtype=object)  # as np.savez stores a dict from an official pickle
+    np.savez(tmp_path / "unused.npz", **{**d, "pose_training_info": unused})
+    np.testing.assert_array_equal(load_body_model(tmp_path / "unused.npz").f, d["f"])
+    np.savez(tmp_path / "obj.npz", **{**d, "weights": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(ModelFileError, match="Python objects"):
+        load_body_model(tmp_path / "obj.npz")
