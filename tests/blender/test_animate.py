@@ -8,7 +8,7 @@ import pytest
 from inference.body import tiny_model
 from inference.body.skeleton import SMPL_JOINT_NAMES
 from inference.errors import BadInputError
-from inference.rotations import axis_angle_to_quaternion, matrix_to_axis_angle
+from inference.rotations import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_axis_angle
 
 from tests.blender.rig_helpers import evaluated_body_vertices, reference_vertices
 
@@ -69,6 +69,12 @@ def test_animation_exact_at_keys_with_ntsc_rate():
         scene.frame_set(frame)
         err = np.abs(evaluated_body_vertices(char.mesh) - ref[k]).max()
         assert err < 1e-5, f"frame {frame}: evaluated mesh off by {err:.3g} m"
+    # An animated rig reads back per frame (what the exporters rely on).
+    from operators.pose import read_pose
+
+    back, back_t = read_pose(char, frame=37)
+    np.testing.assert_allclose(axis_angle_to_matrix(back), axis_angle_to_matrix(pose[36]), atol=1e-5)
+    np.testing.assert_allclose(back_t, transl[36], atol=1e-6)
 
 
 def test_quaternions_continuous_and_interpolation_modes():

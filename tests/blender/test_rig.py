@@ -60,10 +60,13 @@ def test_tiny_exact_with_pose_correctives_and_betas():
     assert len(drivers) == 207 and all(d.driver.is_simple_expression for d in drivers)
 
 
-def test_tiny_exact_with_shape_keys():
-    data = tiny_model()
+def test_tiny_exact_with_shape_keys_and_correctives():
+    data = tiny_model(pose_correctives=True)
     betas = np.array([2.0, -1.0, 0.5, 3.0])
-    _check_exact(data, betas, shape_keys=True)
+    char = _check_exact(data, betas, shape_keys=True, n=6)
+    keys = char.mesh.data.shape_keys.key_blocks
+    assert [keys[f"Shape{k:03d}"].value for k in range(4)] == pytest.approx(betas)
+    assert len(keys) == 1 + data.num_betas + 207
 
 
 @pytest.mark.parametrize("source", ["open", "smpl"])
@@ -160,6 +163,23 @@ def test_shape_key_sliders_and_update_joints():
     set_pose(char, poses[1], transl[1])
     ref = reference_vertices(data, poses[1:2], [2.0], transl[1:2])[0]
     assert np.abs(evaluated_body_vertices(char.mesh) - ref).max() < TOL
+
+
+def test_update_joints_operator_reports_a_plain_mesh():
+    import bpy
+
+    import operators
+
+    obj = bpy.data.objects.new("Plain", bpy.data.meshes.new("Plain"))
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    operators.register()
+    try:
+        # The operator reports the BodyRigError; headless bpy turns an ERROR report into RuntimeError.
+        with pytest.raises(RuntimeError, match="not a BodyRig character"):
+            bpy.ops.bodyrig.update_joints()
+    finally:
+        operators.unregister()
 
 
 def test_set_pose_rejects_bad_shapes_and_keys_a_frame():
