@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .body.skeleton import JOINT_INDEX, NUM_JOINTS
+from .camera import default_focal  # noqa: F401  (re-exported: the fit's documented default)
 from .keypoint_map import KeypointMap
 
 # Limits of each joint's local axis-angle components (x, y, z) in radians, body frame (x = body's left,
@@ -57,11 +58,6 @@ ANGLE_LIMITS = {
     "right_hand": ((-0.4, 0.4), (-0.4, 0.4), (-0.4, 0.4)),
 }
 _TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
-
-
-def default_focal(width: float, height: float) -> float:
-    """Focal length in pixels when the photo has no EXIF focal length: the image diagonal (53° diagonal FOV)."""
-    return float(np.hypot(width, height))
 
 
 def angle_limit_bounds():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .camera import default_focal
 from .errors import BadInputError, ModelFileError
 
 CROP_SIZE = 224
@@ -264,11 +265,6 @@ def crop_cam_to_full(cam, center, scale, image_size, focal_full):
     return lib.stack([tx_full, ty_full, tz], -1)
 
 
-def default_focal(image_size) -> float:
-    """The focal length (px) assumed when the photo says nothing: the image diagonal (~53 deg diagonal FOV)."""
-    return float(np.hypot(float(image_size[0]), float(image_size[1])))
-
-
 # ------------------------------------------------------------------------------------------------ regress
 
 
@@ -311,7 +307,7 @@ def regress_many(images, keypoints2d, checkpoint, device="auto", focal=None, bat
         pose = matrix_to_axis_angle(rotmat).numpy()
         for j, i in enumerate(idx):
             h, w = imgs[i].shape[:2]
-            f = float(focals[i]) if focals[i] else default_focal((w, h))
+            f = float(focals[i]) if focals[i] else default_focal(w, h)
             c, s = boxes[j]
             t = crop_cam_to_full(cam[j : j + 1].numpy(), c, s, (w, h), f)[0]
             results.append(HMRResult(pose=pose[j].astype(np.float32), betas=out["betas"][j].float().cpu().numpy(),
