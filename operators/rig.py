@@ -222,6 +222,10 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
     master collection). See the module docstring for the bone and axis conventions.
     """
     betas = None if betas is None else np.asarray(betas, dtype=np.float64).ravel()
+    if betas is not None and len(betas) > data.num_betas:
+        from inference.errors import BadInputError
+
+        raise BadInputError(f"{len(betas)} shape parameters given; the body model '{data.name}' has {data.num_betas}")
     shaped, joints = _shaped(data, betas)
     parent = collection or bpy.context.scene.collection
     coll = bpy.data.collections.new(name)

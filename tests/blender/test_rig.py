@@ -188,6 +188,8 @@ def test_set_pose_rejects_bad_shapes_and_keys_a_frame():
     from operators.pose import read_pose, set_pose
     from operators.rig import build_character
 
+    with pytest.raises(BadInputError):
+        build_character(tiny_model(num_betas=4), betas=np.ones(5))
     char = build_character(tiny_model())
     with pytest.raises(BadInputError):
         set_pose(char, np.zeros((23, 3)))
