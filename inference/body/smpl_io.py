@@ -255,6 +255,16 @@ def _guess_gender(stem: str) -> str:
     return "neutral"
 
 
+# SMPL's official mesh has 6890 vertices; these of its vertices are the landmarks that SMPL-based tools
+# (smplx's vertex_ids table, OpenPose-style extras) use for the face and the feet.
+SMPL_NUM_VERTICES = 6890
+SMPL_EXTRA_VERTEX_IDS = {
+    "nose": 332, "right_eye": 6260, "left_eye": 2800, "right_ear": 4071, "left_ear": 583,
+    "left_big_toe": 3216, "left_small_toe": 3226, "left_heel": 3387,
+    "right_big_toe": 6617, "right_small_toe": 6624, "right_heel": 6787,
+}
+
+
 def body_model_from_dict(d: dict, name: str = "smpl") -> BodyModelData:
     """Build BodyModelData from SMPL-keyed arrays (chumpy/sparse stubs allowed); raises ModelFileError."""
     joints = _joint_count(d)
@@ -279,6 +289,8 @@ def body_model_from_dict(d: dict, name: str = "smpl") -> BodyModelData:
         if len(names) != len(ids):
             raise ModelFileError(f"{name}: extra_vertex_names and extra_vertex_ids differ in length")
         extras = {str(n): int(i) for n, i in zip(names, ids)}
+    elif np.shape(arrays["v_template"])[0] == SMPL_NUM_VERTICES:
+        extras = dict(SMPL_EXTRA_VERTEX_IDS)  # the official topology: the usual landmark vertices
     return BodyModelData(
         **arrays, extra_vertex_ids=extras, name=_text(d.get("name"), name),
         gender=_text(d.get("gender"), _guess_gender(name)),

@@ -375,3 +375,22 @@ def test_npz_with_python_objects_refused(tmp_path):
     np.savez(tmp_path / "obj.npz", **{**d, "weights": np.array([{"a": 1}], dtype=object)})
     with pytest.raises(ModelFileError, match="Python objects"):
         load_body_model(tmp_path / "obj.npz")
+
+
+def test_official_topology_gets_the_standard_landmark_vertices():
+    """A 6890-vertex SMPL file without stored extras gets smplx's face/feet vertex ids (nose 332, ...)."""
+    from inference.body.smpl_io import SMPL_EXTRA_VERTEX_IDS, body_model_from_dict
+    from inference.body.tiny import tiny_model
+
+    t = tiny_model()
+    reps = -(-6890 // t.num_vertices)
+    v = np.tile(t.v_template, (reps, 1))[:6890]
+    w = np.tile(t.weights, (reps, 1))[:6890]
+    d = {"v_template": v, "shapedirs": np.zeros((6890, 3, 10)), "posedirs": np.zeros((6890, 3, 207)),
+         "J_regressor": np.full((24, 6890), 1 / 6890), "weights": w, "kintree_table": t.kintree_table, "f": t.f}
+    data = body_model_from_dict(d, name="SMPL_NEUTRAL")
+    assert data.extra_vertex_ids["nose"] == 332 and data.extra_vertex_ids["right_heel"] == 6787
+    assert set(data.extra_vertex_ids) == set(SMPL_EXTRA_VERTEX_IDS)
+    assert body_model_from_dict({**d, "v_template": v[:6889], "weights": w[:6889],
+                                 "shapedirs": np.zeros((6889, 3, 10)), "posedirs": np.zeros((6889, 3, 207)),
+                                 "J_regressor": np.full((24, 6889), 1 / 6889)}).extra_vertex_ids == {}
