@@ -11,6 +11,8 @@ is nearer the camera), the body's own size estimated by the network. Landmark or
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -48,11 +50,42 @@ class Detection:
         return float(max(self.box[2] - self.box[0], 0) * max(self.box[3] - self.box[1], 0))
 
 
+_WARMED_UP = False
+
+
+@contextlib.contextmanager
+def _quiet_first_run():
+    """Silence the native INFO/WARNING lines MediaPipe prints to stderr while its graph starts up.
+
+    They come from C++ (TFLite, absl) before any Python logging is set up, so only the file descriptor can be
+    redirected; this is done for the first inference only, when they appear, so later errors stay visible.
+    """
+    global _WARMED_UP
+    if _WARMED_UP:
+        yield
+        return
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+        _WARMED_UP = True
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _pose():
     """The one MediaPipe Pose graph of this process (created on first use; ~0.3 s)."""
     global _POSE
     if _POSE is None:
+        import warnings
+
         import mediapipe as mp
+
+        # mediapipe 0.10.14 calls a protobuf API deprecated since; the warning is not the user's to act on.
+        warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype", category=UserWarning)
 
         _POSE = mp.solutions.pose.Pose(
             static_image_mode=True, model_complexity=1, enable_segmentation=True, min_detection_confidence=0.5
@@ -104,7 +137,8 @@ def _run_once(small: np.ndarray, full_size: tuple[int, int], offset=(0.0, 0.0), 
     full_size: (W, H) in full-image pixels of what `small` shows; offset: its top-left corner there;
     image_size: (W, H) of the full image (for clipping the box), default full_size.
     """
-    res = _pose().process(np.ascontiguousarray(small))
+    with _quiet_first_run():
+        res = _pose().process(np.ascontiguousarray(small))
     if res.pose_landmarks is None:
         return None
     w, h = full_size
