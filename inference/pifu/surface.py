@@ -99,6 +99,8 @@ class _Evaluator:
 
     def _query(self, idx, n):
         """idx [M,3] long grid indices on a grid of n cells -> values [M] float32."""
+        if len(idx) == 0:  # torch.split yields one empty chunk for an empty list; networks reject it
+            return idx.new_zeros(0, dtype=torch_float())
         pts = self.lo + (self.hi - self.lo) * idx.to(torch_float()) / n
         self.count += len(idx)
         return self.query_fn(pts).reshape(-1).to(torch_float())

@@ -148,7 +148,7 @@ def test_query_batches_are_bounded():
     for mode in ("dense", "fast", "lossless"):
         sizes.clear()
         g = extract_occupancy(f, 64, mode, batch_points=5000)
-        assert max(sizes) <= 5000 and sum(sizes) == g.evaluated_count
+        assert max(sizes) <= 5000 and min(sizes) > 0 and sum(sizes) == g.evaluated_count
 
 
 def test_empty_field_and_bad_arguments():
