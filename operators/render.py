@@ -66,3 +66,49 @@ def composite_over(render_png_path, photo_rgb, out_path, alpha: float = 0.75) ->
     with atomic_path(out_path, suffix=".png") as tmp:
         Image.fromarray(out.clip(0, 255).astype(np.uint8)).save(tmp)
     return Path(out_path)
+
+
+def add_orbit_camera(collection, target_obj, azimuth_deg: float = 60.0, elevation_deg: float = 10.0,
+                     lens: float = 50.0, name: str = "BodyRigOrbitCamera"):
+    """A camera looking at `target_obj`'s evaluated bounding box from an azimuth around Z, framing all of it.
+
+    Azimuth 0 looks from -Y toward +Y (Blender's front view); positive turns to the object's right side.
+    """
+    import math
+
+    import numpy as np
+    from mathutils import Vector
+
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    ev = target_obj.evaluated_get(depsgraph)
+    corners = np.array([tuple(ev.matrix_world @ Vector(c)) for c in ev.bound_box])
+    center = corners.mean(0)
+    radius = float(np.linalg.norm(corners - center, axis=1).max())
+    cam = bpy.data.cameras.new(name)
+    cam.lens = lens
+    half_fov = math.atan(cam.sensor_width / (2 * lens))
+    distance = 1.1 * radius / math.sin(half_fov)
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    direction = np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
+    obj = bpy.data.objects.new(name, cam)
+    obj.location = Vector(center + distance * direction)
+    obj.rotation_euler = (Vector(center) - obj.location).to_track_quat("-Z", "Y").to_euler()
+    collection.objects.link(obj)
+    return obj
+
+
+def side_by_side(paths, out_path, height: int | None = None) -> Path:
+    """Put PNGs next to each other (scaled to one height) on a white strip; written atomically."""
+    from PIL import Image
+
+    images = [Image.open(p).convert("RGBA") for p in paths]
+    h = height or max(im.height for im in images)
+    scaled = [im.resize((max(1, round(im.width * h / im.height)), h)) for im in images]
+    sheet = Image.new("RGBA", (sum(im.width for im in scaled), h), (255, 255, 255, 255))
+    x = 0
+    for im in scaled:
+        sheet.alpha_composite(im, (x, 0))
+        x += im.width
+    with atomic_path(out_path, suffix=".png") as tmp:
+        sheet.convert("RGB").save(tmp)
+    return Path(out_path)

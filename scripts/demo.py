@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
     from inference.images import load_image
     from inference.photo import fit_image
     from operators.photo_scene import character_from_fit, save_blend
-    from operators.render import add_three_point_light, composite_over, render_png, setup_cycles
+    from operators.render import (add_orbit_camera, add_three_point_light, composite_over, render_png,
+                                  setup_cycles, side_by_side)
 
     image = load_image(photo)
     fit = fit_image(image, body=body, checkpoint=checkpoint, device=device)
@@ -43,9 +45,18 @@ def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
     out_dir.mkdir(parents=True, exist_ok=True)
     fit.save_json(out_dir / "character.json")
     blend = save_blend(out_dir / "character.blend")
-    setup_cycles(bpy.context.scene, samples=16, transparent=True)
-    raw = render_png(out_dir / "character_render.png")
-    png = composite_over(raw, image.rgb, out_dir / "character.png")
+    # The picture: the character over the photo (from the photo's camera) beside a 3/4 view of it in 3D.
+    scene = bpy.context.scene
+    setup_cycles(scene, samples=16, transparent=True)
+    photo_camera = scene.camera
+    with tempfile.TemporaryDirectory() as tmp:
+        over = composite_over(render_png(Path(tmp) / "photo_view.png"), image.rgb, Path(tmp) / "over.png")
+        scene.camera = add_orbit_camera(character.collection, character.mesh, azimuth_deg=55, elevation_deg=8)
+        scene.render.resolution_x = int(scene.render.resolution_y * 0.75)
+        setup_cycles(scene, samples=16, transparent=False)
+        side = render_png(Path(tmp) / "side_view.png")
+        png = side_by_side([over, side], out_dir / "character.png")
+    scene.camera = photo_camera
     return blend, png
 
 
