@@ -69,5 +69,6 @@ def save_blend(path) -> Path:
     """Save the current file as `path` atomically (a copy: the session keeps its own file name)."""
     path = Path(path)
     with atomic_path(path, suffix=".blend") as tmp:
+        tmp.unlink()  # over an existing file (even the empty placeholder) Blender keeps a .blend1 backup
         bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
     return path
