@@ -31,7 +31,7 @@ T-pose: Anny's rest is an A-pose (arms 45 degrees down, elbows bent, legs apart)
 WITH ANNY'S OWN RIG ('world-orient' forward kinematics: each bone is given its world orientation), step by
 step from the trunk outwards: thigh and shin straight down, feet kept at their rest orientation (flat),
 upper arm, forearm and hand along +-X, the forearm twisted (half on lowerarm01, all on lowerarm02 and below)
-so that the palm faces down (index knuckle in front of the little finger's). The mesh is then skinned by
+so that the palm faces down (index knuckle in front of the little finger's), fingers straightened along the hand. The mesh is then skinned by
 Anny itself, so the baked rest is a pose Anny's rig can reach.
 """
 
@@ -179,6 +179,11 @@ def tpose_deltas(model, phenotypes):
         turn(f"lowerarm02.{s}", axis_angle_to_matrix(twist))
         hand = [f"finger{i}-1.{s}" for i in range(2, 6)]
         aim(f"wrist.{s}", [f"wrist.{s}"], hand, side)
+        # Flat fingers (SMPL's rest hand): the first two phalanges of each finger along the hand, the last one
+        # keeping its small rest bend relative to the second; the thumb stays as Anny rests it.
+        for n in range(2, 6):
+            aim(f"finger{n}-1.{s}", [f"finger{n}-1.{s}"], [f"finger{n}-2.{s}"], side)
+            aim(f"finger{n}-2.{s}", [f"finger{n}-2.{s}"], [f"finger{n}-3.{s}"], side)
 
     deltas = torch.eye(4, dtype=heads.dtype).expand(b, len(labels), 4, 4).clone()
     deltas[..., :3, :3] = g @ rest_poses[..., :3, :3]
