@@ -158,3 +158,16 @@ def test_cache_is_stamped_and_instant(open_data):
     assert meta["build_stamp"] == build_stamp()
     assert meta["regressor_held_out_mean_mm"] < 5.0
     assert 1.6 <= meta["rest_height_m"] <= 1.9
+
+
+def test_npz_out_round_trips_through_smpl_io(open_data, tmp_path):
+    smpl_io = pytest.importorskip("inference.body.smpl_io")
+    from inference.body.open_body import open_body_path
+
+    path = open_body_path(out=tmp_path / "body", fmt="npz", progress=False)
+    assert path.suffix == ".npz"
+    back = smpl_io.load_body_model(path)
+    np.testing.assert_array_equal(back.f, open_data.f)
+    np.testing.assert_allclose(back.shapedirs, open_data.shapedirs)
+    np.testing.assert_allclose(back.J_regressor, open_data.J_regressor)
+    assert back.extra_vertex_ids == open_data.extra_vertex_ids
