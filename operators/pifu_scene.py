@@ -19,6 +19,7 @@ import numpy as np
 from inference.results import CAMERA_TO_WORLD
 
 COLOUR_ATTRIBUTE = "Col"
+WEIGHT_STEPS = 1024  # skinning weights are stored in steps of 1/1024 (see quantize_weights)
 
 
 # --------------------------------------------------------------------------------------------- placement
@@ -117,17 +118,21 @@ def closest_points_on_mesh(points, vertices, faces, k: int = 4):
     best_d = np.full(len(pts), np.inf)
     best_f = np.zeros(len(pts), dtype=np.int64)
     best_b = np.zeros((len(pts), 3))
+    # The same triangle is often a candidate of several of the k vertices: test each one once per point.
+    cand = np.sort(cand, axis=1)
+    cand[:, 1:][cand[:, 1:] == cand[:, :-1]] = -1
     for c in range(cand.shape[1]):
-        f = cand[:, c]
-        ok = f >= 0
-        if not ok.any():
+        rows = np.flatnonzero(cand[:, c] >= 0)
+        if rows.size == 0:
             continue
-        tri = verts[faces[np.where(ok, f, 0)]]
-        bary = _closest_barycentric(pts, tri[:, 0], tri[:, 1], tri[:, 2])
-        q = np.einsum("ni,nia->na", bary, tri)
-        d = np.linalg.norm(pts - q, axis=1)
-        better = ok & (d < best_d)
-        best_d[better], best_f[better], best_b[better] = d[better], f[better], bary[better]
+        f = cand[rows, c]
+        tri = verts[faces[f]]
+        p = pts[rows]
+        bary = _closest_barycentric(p, tri[:, 0], tri[:, 1], tri[:, 2])
+        d = np.linalg.norm(p - np.einsum("ni,nia->na", bary, tri), axis=1)
+        better = d < best_d[rows]
+        r = rows[better]
+        best_d[r], best_f[r], best_b[r] = d[better], f[better], bary[better]
     closest = np.einsum("ni,nia->na", best_b, verts[faces[best_f]])
     return best_f, best_b, closest, best_d
 
@@ -182,6 +187,19 @@ def transfer_weights(points, body_vertices, faces, body_weights) -> np.ndarray:
     return w / np.maximum(w.sum(1, keepdims=True), 1e-12)
 
 
+def quantize_weights(weights, steps: int = WEIGHT_STEPS) -> np.ndarray:
+    """Weights [N,J] rounded to multiples of 1/steps, renormalised to sum to 1 → [N,J] float64.
+
+    Vertex groups can only be written one weight value at a time (VertexGroup.add), so few distinct values
+    keep the write fast; unposing with exactly these weights (Blender normalises them the same way) keeps the
+    fitted pose exact."""
+    w = np.round(np.asarray(weights, dtype=np.float64) * steps) / steps
+    empty = w.sum(1) <= 0
+    if empty.any():  # every weight rounded away: keep the largest one
+        w[empty, np.argmax(weights[empty], 1)] = 1.0
+    return w / w.sum(1, keepdims=True)
+
+
 def unpose(points, weights, transforms) -> np.ndarray:
     """Rest positions [N,3] of posed points [N,3] under LBS: inverse of Σ_j w_j A_j (weights [N,24],
     transforms [24,4,4]) applied to each point, so that LBS(rest) = points exactly."""
@@ -217,7 +235,7 @@ def bind_to_body(points, character, data, betas=None):
     """(rest positions [N,3], weights [N,24]) binding `points` [N,3] (armature local frame, placed at the rig's
     current pose) to the body surface of `character` (its rig posed as the points were placed)."""
     pose, transl, rest_joints, body = _posed_body(character, data, betas)
-    weights = transfer_weights(points, body, data.f, data.weights)
+    weights = quantize_weights(transfer_weights(points, body, data.f, data.weights))
     rest = unpose(points, weights, joint_transforms(pose, rest_joints, transl))
     return rest, weights
 
@@ -266,15 +284,13 @@ def _mesh_from_arrays(name, vertices, faces, colours):
     return mesh
 
 
-def _write_groups(obj, weights, min_weight: float = 1e-4) -> None:
-    """One vertex group per SMPL joint; per group, vertices are added in batches of equal (rounded) weight."""
+def _write_groups(obj, weights) -> None:
+    """One vertex group per SMPL joint; per group, vertices sharing a (quantised) weight are added in one call."""
     from inference.body.skeleton import SMPL_JOINT_NAMES
 
-    w = np.where(weights >= min_weight, weights, 0.0)
-    w = w / np.maximum(w.sum(1, keepdims=True), 1e-12)  # Blender normalises too; keep them exactly summing to 1
     for j, name in enumerate(SMPL_JOINT_NAMES):
         vg = obj.vertex_groups.new(name=name)
-        col = w[:, j].astype(np.float32)
+        col = weights[:, j].astype(np.float32)
         nz = np.flatnonzero(col)
         if nz.size == 0:
             continue
