@@ -110,19 +110,20 @@ def _surface_distance(points, verts, faces, per_edge=8):
 
 
 def _scene(data, world_pose, world_transl, betas):
-    """A fitted-photo scene: BodyFit (camera frame) of the body at the world pose, its character, the crop."""
+    """A fitted-photo scene: BodyFit (camera frame) of the body at the world pose, its character, a PifuMesh of
+    the pushed-out body in a fake crop box, and where that mesh must land (world frame [V,3])."""
+    import torch
+
+    from inference.body import BodyModel
     from inference.pifu.reconstruct import PifuMesh
     from inference.results import BodyFit, reframe
     from operators.photo_scene import character_from_fit
 
     rest_pelvis = (data.J_regressor @ (data.v_template + data.shapedirs @ betas))[0]
     pose_c, transl_c = reframe(world_pose, world_transl, rest_pelvis, FLIP)
-    body_c = reference_vertices(data, pose_c[None], betas, transl_c[None])[0]
-    from inference.body import BodyModel
-    import torch
-
-    joints_c = BodyModel(data, dtype=torch.float64).forward(pose_c[None], betas[None], transl_c[None]).joints[0]
-    fit = BodyFit(pose=pose_c, betas=betas, transl=transl_c, camera=dict(CAMERA), joints3d=joints_c.numpy()[:24],
+    out = BodyModel(data, dtype=torch.float64).forward(pose_c[None], betas[None], transl_c[None])
+    body_c, joints_c = out.vertices[0].numpy(), out.joints[0, :24].numpy()
+    fit = BodyFit(pose=pose_c, betas=betas, transl=transl_c, camera=dict(CAMERA), joints3d=joints_c,
                   keypoints2d=np.zeros((33, 3)), rest_pelvis=rest_pelvis, body_model="tiny")
     character = character_from_fit(fit, data, name="Fitted", with_camera=False)
 
@@ -205,6 +206,33 @@ def test_unbound_mesh_is_placed_and_has_no_modifier():
     obj = import_pifu_mesh(pm, fit, character=character.armature, bind=False)
     assert len(obj.modifiers) == 0 and len(obj.vertex_groups) == 0
     np.testing.assert_allclose(evaluated_body_vertices(obj), placed_world, atol=1e-5)
+
+
+def test_without_a_character_one_is_built_from_the_fit():
+    """character=None: the rig comes from load_body(fit.body_model) posed at the fit; the clothes land on it."""
+    import bpy
+
+    from operators.pifu_scene import import_pifu_mesh
+
+    data = _tiny()
+    rng = np.random.default_rng(WORLD_POSE_SEED)
+    fit, character, pm, placed_world = _scene(data, _world_pose(rng), np.array([0.0, 0.0, -3.0]),
+                                              rng.normal(0, 0.5, data.num_betas))
+    bpy.data.objects.remove(character.mesh)
+    bpy.data.objects.remove(character.armature)
+    obj = import_pifu_mesh(pm, fit, name="Solo")
+    assert obj.parent is not None and obj.parent.type == "ARMATURE" and obj.parent.name != "Fitted"
+    np.testing.assert_allclose(evaluated_body_vertices(obj), placed_world, atol=1e-4)
+
+
+def test_empty_mesh_is_refused():
+    from inference.errors import BadInputError
+    from inference.pifu.reconstruct import PifuMesh
+    from operators.pifu_scene import import_pifu_mesh
+
+    pm = PifuMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64), None, _crop(), 0, "lossless", 256)
+    with pytest.raises(BadInputError):
+        import_pifu_mesh(pm, _fake_fit(np.full((24, 3), 3.0)), data=_tiny())
 
 
 def test_open_body_clothes_follow_the_rig():
