@@ -211,30 +211,29 @@ def unpose(points, weights, transforms) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- Blender
 
 
-def _posed_body(character, data, betas):
-    """(pose [24,3], transl [3], rest_joints [24,3], posed body vertices [V,3]) of the rig as it stands now,
-    in the armature's local frame. Rest joints come from the bones' heads (what the Armature modifier uses)."""
+def _posed_body(character, data, betas, pose, transl):
+    """(rest_joints [24,3], body vertices [V,3] at pose [24,3] / transl [3]) in the armature's local frame.
+    Rest joints come from the bones' heads (what the Armature modifier uses)."""
     import torch
 
     from inference.body import BodyModel
     from inference.body.skeleton import SMPL_JOINT_NAMES
 
-    from .pose import read_pose
-
-    pose, transl = read_pose(character.armature)
     bones = character.armature.data.bones
     rest_joints = np.array([bones[n].head_local for n in SMPL_JOINT_NAMES], dtype=np.float64)
     b = np.zeros(data.num_betas)
     if betas is not None and len(betas):
         b[: len(betas)] = np.asarray(betas, dtype=np.float64)[: data.num_betas]
     out = BodyModel(data, dtype=torch.float64).forward(pose[None], b[None], transl[None])
-    return pose, transl, rest_joints, out.vertices[0].numpy()
+    return rest_joints, out.vertices[0].numpy()
 
 
-def bind_to_body(points, character, data, betas=None):
-    """(rest positions [N,3], weights [N,24]) binding `points` [N,3] (armature local frame, placed at the rig's
-    current pose) to the body surface of `character` (its rig posed as the points were placed)."""
-    pose, transl, rest_joints, body = _posed_body(character, data, betas)
+def bind_to_body(points, character, data, pose, transl, betas=None):
+    """(rest positions [N,3], weights [N,24]) binding `points` [N,3] (armature local frame, placed over the body
+    at pose [24,3] / transl [3], e.g. BodyFit.world()) to the body surface of `character` at that pose."""
+    pose = np.asarray(pose, dtype=np.float64).reshape(24, 3)
+    transl = np.asarray(transl, dtype=np.float64).reshape(3)
+    rest_joints, body = _posed_body(character, data, betas, pose, transl)
     weights = quantize_weights(transfer_weights(points, body, data.f, data.weights))
     rest = unpose(points, weights, joint_transforms(pose, rest_joints, transl))
     return rest, weights
@@ -341,7 +340,8 @@ def import_pifu_mesh(pifu_mesh, fit, character=None, name: str = "Clothed", bind
     co = placed
     weights = None
     if bind:
-        co, weights = bind_to_body(placed, character, data, betas)
+        pose, transl = fit.world()  # the pose the mesh was seen in, whatever the rig shows now
+        co, weights = bind_to_body(placed, character, data, pose, transl, betas)
     mesh = _mesh_from_arrays(name, co, faces, pifu_mesh.colours)
     mesh.materials.append(_colour_material(f"{name}Material", pifu_mesh.colours is not None))
     obj = bpy.data.objects.new(name, mesh)

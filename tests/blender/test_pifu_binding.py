@@ -225,6 +225,20 @@ def test_without_a_character_one_is_built_from_the_fit():
     np.testing.assert_allclose(evaluated_body_vertices(obj), placed_world, atol=1e-4)
 
 
+def test_binding_uses_the_fitted_pose_even_when_the_rig_was_moved():
+    from operators.pifu_scene import import_pifu_mesh
+    from operators.pose import set_pose
+
+    data = _tiny()
+    rng = np.random.default_rng(WORLD_POSE_SEED)
+    fit, character, pm, placed_world = _scene(data, _world_pose(rng), np.array([0.0, 0.0, -3.0]),
+                                              rng.normal(0, 0.5, data.num_betas))
+    set_pose(character, np.zeros((24, 3)), np.zeros(3))  # the artist moved the rig before importing
+    obj = import_pifu_mesh(pm, fit, character=character)
+    set_pose(character, *fit.world())
+    np.testing.assert_allclose(evaluated_body_vertices(obj), placed_world, atol=1e-4)
+
+
 def test_empty_mesh_is_refused():
     from inference.errors import BadInputError
     from inference.pifu.reconstruct import PifuMesh
