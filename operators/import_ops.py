@@ -232,6 +232,8 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
     bl_idname = "bodyrig.import_pifu"
     bl_label = "Clothed Mesh from Photo (PIFu)"
     filter_glob: StringProperty(default=PHOTO_GLOB, options={"HIDDEN"})
+    bind: BoolProperty(name="Bind to Rig", description="Skin the clothed mesh to the fitted body's armature",
+                       default=True)
 
     def plan(self, context):
         if not backend_available("pifu.reconstruct"):
@@ -244,25 +246,31 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
             raise ModelFileError("PIFu needs its net_G and net_C checkpoints: set both in BodyRig's preferences")
 
         def work(progress):
-            import tempfile
+            from inference.body import load_body
+            from inference.photo import fit_image
+            from inference.pifu.reconstruct import reconstruct
 
-            from inference.pifu.reconstruct import reconstruct_to_file
+            progress(0.0, "fitting the body")
+            data = load_body(s["body"])
+            fit = call_with_progress(fit_image, path, body=data, checkpoint=s["checkpoint"], device=s["device"])
+            progress(0.3, "reconstructing the clothed surface")
+            mesh = reconstruct(path, s["pifu_net_G"], s["pifu_net_C"], device=s["device"])
+            return fit, data, mesh
 
-            out = os.path.join(tempfile.mkdtemp(prefix="bodyrig-pifu-"), _name_from(path) + ".obj")
-            call_with_progress(reconstruct_to_file, path, s["pifu_net_G"], s["pifu_net_C"], out,
-                               device=s["device"], progress=progress)
-            return out
+        def finish(context, result):
+            fit, data, mesh = result
 
-        def finish(context, out):
             def build():
-                before = set(bpy.data.objects)
-                # One importer call for the whole mesh (no per-element bpy.ops).
-                if out.endswith(".ply"):
-                    bpy.ops.wm.ply_import(filepath=out)
-                else:
-                    bpy.ops.wm.obj_import(filepath=out)
-                new = [o for o in bpy.data.objects if o not in before]
-                self.report({"INFO"}, f"BodyRig: PIFu mesh {', '.join(o.name for o in new)}")
+                from .photo_scene import character_from_fit
+                from .pifu_scene import import_pifu_mesh
+
+                name = _name_from(path)
+                character = character_from_fit(fit, data, name=name)
+                clothed = import_pifu_mesh(mesh, fit, character=character, name=f"{name}_clothed", bind=self.bind,
+                                           data=data)
+                _select(context, character.armature)
+                self.report({"INFO"}, f"BodyRig: clothed mesh '{clothed.name}' ({len(mesh.vertices)} vertices"
+                                      f"{', bound to the rig' if self.bind else ''})")
 
             return run_staged(self, context, build)
 
