@@ -55,11 +55,12 @@ def _statuses(out_dir):
 def first_run(inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp("batch_out")
     proc = _run(inputs, "--out", out, "--format", "blend,npz,json")
-    return proc, out
+    first = {name: dict(r) for name, r in _statuses(out)[0].items()}  # before the rerun test rewrites it
+    return proc, out, first
 
 
 def test_statuses_and_exit_code(first_run):
-    proc, out = first_run
+    proc, out, _ = first_run
     assert proc.returncode == 1, proc.stderr[-2000:]
     recs, totals = _statuses(out)
     assert set(recs) == {"skier.jpg", "second.jpg", "corrupt.jpg", "notes.jpg", "empty.png", "clip.mp4"}
@@ -79,8 +80,7 @@ def test_statuses_and_exit_code(first_run):
 
 def test_outputs_open_in_blender(first_run):
     bpy = pytest.importorskip("bpy")
-    _, out = first_run
-    recs, _ = _statuses(out)
+    _, out, recs = first_run
     paths = [Path(p) for p in recs["skier.jpg"]["outputs"]]
     assert sorted(p.suffix for p in paths) == [".blend", ".json", ".npz"]
     blend = next(p for p in paths if p.suffix == ".blend")
@@ -97,7 +97,7 @@ def test_outputs_open_in_blender(first_run):
 
 
 def test_rerun_skips_done_inputs(first_run, inputs):
-    _, out = first_run
+    _, out, _ = first_run
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "summary.json"}
     proc = _run(inputs, "--out", out, "--format", "blend,npz,json")
     recs, _ = _statuses(out)
@@ -109,10 +109,9 @@ def test_rerun_skips_done_inputs(first_run, inputs):
 
 
 def test_two_workers_give_the_same_results(first_run, inputs, tmp_path):
-    _, out1 = first_run
+    _, out1, one = first_run
     proc = _run(inputs, "--out", tmp_path, "--format", "blend,npz,json", "--workers", "2")
     assert proc.returncode == 1, proc.stderr[-2000:]
-    one, _ = _statuses(out1)
     two, totals = _statuses(tmp_path)
     assert {k: r["status"] for k, r in two.items()} == {k: r["status"] for k, r in one.items()}
     assert totals["workers"] == 2
