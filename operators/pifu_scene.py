@@ -283,23 +283,6 @@ def _mesh_from_arrays(name, vertices, faces, colours):
     return mesh
 
 
-def _write_groups(obj, weights) -> None:
-    """One vertex group per SMPL joint; per group, vertices sharing a (quantised) weight are added in one call."""
-    from inference.body.skeleton import SMPL_JOINT_NAMES
-
-    for j, name in enumerate(SMPL_JOINT_NAMES):
-        vg = obj.vertex_groups.new(name=name)
-        col = weights[:, j].astype(np.float32)
-        nz = np.flatnonzero(col)
-        if nz.size == 0:
-            continue
-        values, inverse = np.unique(col[nz], return_inverse=True)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
-        for k, value in enumerate(values):
-            vg.add(nz[order[bounds[k]:bounds[k + 1]]].tolist(), float(value), "REPLACE")
-
-
 def import_pifu_mesh(pifu_mesh, fit, character=None, name: str = "Clothed", bind: bool = True, data=None):
     """Bring a PIFu mesh (inference.pifu.reconstruct.PifuMesh) into the scene over the fitted body → the object.
 
@@ -314,7 +297,7 @@ def import_pifu_mesh(pifu_mesh, fit, character=None, name: str = "Clothed", bind
 
     from inference.errors import BadInputError
 
-    from .rig import Character, character_of
+    from .rig import Character, character_of, write_vertex_groups
 
     verts = np.asarray(pifu_mesh.vertices, dtype=np.float64)
     faces = np.asarray(pifu_mesh.faces, dtype=np.int64)
@@ -349,7 +332,7 @@ def import_pifu_mesh(pifu_mesh, fit, character=None, name: str = "Clothed", bind
     coll.objects.link(obj)
     obj.parent = character.armature  # identity parent inverse: local coordinates = armature (world) frame
     if bind:
-        _write_groups(obj, weights)
+        write_vertex_groups(obj, weights)
         mod = obj.modifiers.new("Armature", "ARMATURE")
         mod.object = character.armature
         mod.use_vertex_groups, mod.use_bone_envelopes = True, False

@@ -121,8 +121,8 @@ def set_rest_joints(arm_obj, joints) -> None:
         leave()
 
 
-def _write_vertex_groups(mesh_obj, weights) -> None:
-    """One vertex group per joint; vertices sharing a weight are added in one call (no per-vertex loop)."""
+def write_vertex_groups(mesh_obj, weights) -> None:
+    """One vertex group per SMPL joint from weights [V,24]; vertices sharing a weight are added in one call (no per-vertex loop)."""
     for j, name in enumerate(SMPL_JOINT_NAMES):
         vg = mesh_obj.vertex_groups.new(name=name)
         col = weights[:, j].astype(np.float32)
@@ -246,7 +246,7 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
                                     _build_mesh(f"{name}Mesh", data, data.v_template if shape_keys else shaped))
     coll.objects.link(mesh_obj)
     mesh_obj.parent = arm_obj  # identity parent inverse: mesh local coordinates = body frame
-    _write_vertex_groups(mesh_obj, data.weights)
+    write_vertex_groups(mesh_obj, data.weights)
     mod = mesh_obj.modifiers.new("Armature", "ARMATURE")
     mod.object = arm_obj
     mod.use_vertex_groups, mod.use_bone_envelopes = True, False
