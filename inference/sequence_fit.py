@@ -1,0 +1,212 @@
+"""Batched temporal fitting of a body to a run of video frames (one chunk at a time), on inference.fit's pieces.
+
+`fit_chunk(model, keypoints2d [N,33,3], cam [4], world [N,33,3], observed [N], ...) -> ChunkFit`
+
+Energy of a chunk (the per-frame terms are inference.fit's; the temporal ones are added here):
+- per frame, where observed: confidence-weighted Geman-McClure of the projected joints against the keypoints
+  (in units of the person's box), 1 - cos of bone directions against MediaPipe's 3D landmarks;
+- per frame: joint-angle limits, a small pose regulariser (and a pull towards a regressor's pose if given);
+- one shape for the whole video: a single betas vector, pulled towards the previous chunk's;
+- temporal: squared differences of consecutive rotation matrices (smooth rotations), squared acceleration of
+  the joints and of the root translation (smooth path), each in metres and seconds so the weights do not
+  depend on the frame rate. The previous chunk's last frame (`prev`) is a fixed frame before the first one,
+  so chunks join without a step, and its fit warm-starts this one (betas and, for frames without a good
+  initial guess, pose and translation).
+Frames not observed (short gaps being filled) have no data terms: the temporal terms carry them across.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .body.skeleton import NUM_JOINTS
+
+
+@dataclass
+class SequenceOptions:
+    steps_global: int = 30
+    steps_full: int = 90
+    lr_global: float = 0.05
+    lr_full: float = 0.03
+    w_rot: float = 2.0  # Σ ||R_t - R_t-1||² per joint, scaled by (30 / fps)⁻² (per 1/30 s)
+    w_acc: float = 1.0  # Σ ||J_t - 2 J_t-1 + J_t-2||² (metres), scaled to 30 fps
+    w_root_acc: float = 1.0  # the same for the root translation
+    w_betas_prev: float = 100.0  # one shape per video: held (nearly) at the first chunk's; a free shape drifts with depth
+
+
+@dataclass
+class ChunkFit:
+    """pose [N,24,3] axis-angle (camera-frame root), betas [K], transl [N,3] camera frame, joints [N,24,3]
+    camera frame (SMPL joints), loss [N] (numpy float64)."""
+
+    pose: np.ndarray
+    betas: np.ndarray
+    transl: np.ndarray
+    joints: np.ndarray
+    loss: np.ndarray
+
+
+def _interp_known(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """values [N,...]: rows not known replaced by linear interpolation over time (nearest at the ends)."""
+    if known.all() or not known.any():
+        return values
+    t = np.arange(len(values))
+    flat = values.reshape(len(values), -1)
+    out = np.stack([np.interp(t, t[known], flat[known, c]) for c in range(flat.shape[1])], 1)
+    return out.reshape(values.shape)
+
+
+def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=None, init_transl=None,
+              betas=None, prev=None, fit_options=None, options: SequenceOptions | None = None,
+              temporal: bool = True) -> ChunkFit:
+    """Fit N consecutive frames at once.
+
+    keypoints2d [N,33,3] px; cam [4] (fx, fy, cx, cy) shared by the frames; world [N,33,3] MediaPipe world
+    landmarks; observed [N] bool (False: no data, carried by the temporal terms); init_pose [N,24,3] camera
+    frame (a regressor's) or None (analytic IK from `world`); init_transl [N,3] or None; betas [K] to start
+    from (the previous chunk's) or None; prev: (pose [24,3], transl [3]) of the frame just before, or None.
+    temporal=False fits each frame on its own (the baseline).
+    """
+    import torch
+    from smplx.lbs import batch_rigid_transform
+
+    from .fit import (_TORSO, FitOptions, KeypointJoints, _Adam, _project, angle_limit_bounds,
+                      angle_limit_penalty, geman_mcclure, initial_translation)
+    from .init_pose import pose_from_world_landmarks
+    from .keypoint_map import KeypointMap
+    from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
+
+    fo = fit_options or FitOptions()
+    so = options or SequenceOptions()
+    dev, dt = model.device, model.dtype
+    kmap = KeypointMap(model.joint_names)
+    kj = KeypointJoints(model, kmap)
+    kp = np.asarray(keypoints2d, dtype=np.float64).reshape(-1, 33, 3)
+    n = len(kp)
+    observed = np.asarray(observed, bool).reshape(n)
+    if not observed.any():
+        raise ValueError("fit_chunk needs at least one observed frame")
+    world = np.asarray(world, dtype=np.float64).reshape(n, 33, -1)[..., :3]
+    cams = np.tile(np.asarray(cam, dtype=np.float64).reshape(1, 4), (n, 1))
+    targets = kmap.targets_from_mediapipe(kp)
+    conf = np.where(targets[..., 2] >= fo.min_visibility, targets[..., 2], 0.0) * kmap.weights
+    conf[~observed] = 0.0
+    vis_pts = [t[c > 0, :2] if (c > 0).sum() >= 2 else t[:, :2] for t, c in zip(targets, conf)]
+    box = np.array([max(np.ptp(p[:, 0]), np.ptp(p[:, 1]), 1.0) for p in vis_pts])
+    box = _interp_known(box, observed)
+
+    k = model.num_betas
+    betas0 = np.zeros(k) if betas is None else np.asarray(betas, dtype=np.float64).reshape(-1)[:k]
+    t = lambda a: torch.as_tensor(np.asarray(a), dtype=dt, device=dev)  # noqa: E731
+    with torch.no_grad():
+        rest = (kj.j_template + torch.einsum("jck,k->jc", kj.j_shapedirs, t(betas0))).cpu().numpy()
+
+    # Initial pose: given, or IK per observed frame; gaps interpolated (in 6D) from their neighbours.
+    if init_pose is not None:
+        pose0 = np.asarray(init_pose, dtype=np.float64).reshape(n, 24, 3).copy()
+    else:
+        pose0 = np.zeros((n, 24, 3))
+        pose0[observed] = pose_from_world_landmarks(world[observed], rest)
+    known = observed.copy()
+    if prev is not None:  # the previous chunk's last frame joins the interpolation as frame -1
+        pose0 = np.concatenate([np.asarray(prev[0], dtype=np.float64)[None], pose0])
+        known = np.concatenate([[True], known])
+    six = _interp_known(matrix_to_rot6d(axis_angle_to_matrix(pose0)), known)
+    pose0 = matrix_to_axis_angle(rot6d_to_matrix(six))[len(pose0) - n:]
+
+    if init_transl is None:
+        with torch.no_grad():
+            j0 = kj(axis_angle_to_matrix(t(pose0)), t(np.tile(betas0, (n, 1))), t(np.zeros((n, 3)))).cpu().numpy()
+        torso = [kmap.names.index(nm) for nm in _TORSO if nm in kmap.names]
+        l3 = np.linalg.norm(j0[:, torso[0]] - j0[:, torso[2]], axis=-1)
+        l2 = np.linalg.norm(targets[:, torso[0], :2] - targets[:, torso[2], :2], axis=-1)
+        depth = cams[:, 0] * l3 / np.maximum(l2, 1.0)
+        transl0 = initial_translation(j0, targets[..., :2], np.maximum(conf, 1e-9 * observed[:, None]), cams,
+                                      depth)
+        transl0 = _interp_known(transl0, observed)
+    else:
+        transl0 = np.asarray(init_transl, dtype=np.float64).reshape(n, 3)
+
+    r_init = t(axis_angle_to_matrix(pose0[:, 0]))
+    d_root = torch.zeros(n, 3, dtype=dt, device=dev, requires_grad=True)
+    body = t(pose0[:, 1:]).clone().requires_grad_(True)
+    body_init = t(pose0[:, 1:])
+    betas_p = t(betas0[None]).clone().requires_grad_(True)
+    betas_ref = t(betas0[None])
+    w_prev = so.w_betas_prev if betas is not None else 0.0  # the first chunk finds the shape
+    transl = t(transl0).clone().requires_grad_(True)
+    tgt, w2d, camt, scale = t(targets[..., :2]), t(conf), t(cams), t(box)
+    lo, hi = angle_limit_bounds()
+    bones = torch.as_tensor(kmap.bones, device=dev)
+    wt = kmap.targets_from_mediapipe(world)
+    obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
+    obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
+    vis = targets[..., 2] * observed[:, None]
+    w3d = t(np.minimum(vis[:, kmap.bones[:, 0]], vis[:, kmap.bones[:, 1]]))
+    torso_mask = t([1.0 if nm in _TORSO else 0.0 for nm in kmap.names])
+    rate = (fps / 30.0) ** 2  # differences per frame → per 1/30 s: weights independent of the frame rate
+    if prev is not None:
+        prev_rot = axis_angle_to_matrix(t(np.asarray(prev[0], dtype=np.float64)))[None]
+        prev_transl = t(np.asarray(prev[1], dtype=np.float64))[None]
+    parents = model.parents
+
+    def smpl_joints(rots, bt, tr):
+        rest_j = kj.j_template + torch.einsum("jck,bk->bjc", kj.j_shapedirs, bt)
+        posed, _ = batch_rigid_transform(rots, rest_j, parents, dtype=rots.dtype)
+        return posed + tr[:, None]
+
+    def energy(full: bool):
+        r0 = r_init @ axis_angle_to_matrix(d_root)
+        rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)  # [N,24,3,3]
+        bt = betas_p.expand(n, -1)
+        joints = kj(rots, bt, transl)
+        res = (_project(joints, camt) - tgt) / scale[:, None, None]
+        w = w2d if full else w2d * torso_mask
+        e2d = (w * geman_mcclure((res**2).sum(-1), fo.sigma)).sum(1) / w.sum(1).clamp(min=1e-6)
+        e = fo.w_kp2d * e2d / fo.sigma**2
+        d = joints[:, bones[:, 1]] - joints[:, bones[:, 0]]
+        cos = (torch.nn.functional.normalize(d, dim=-1) * obs_dir).sum(-1)
+        wb = w3d if full else w3d * torso_mask[bones[:, 0]] * torso_mask[bones[:, 1]]
+        e = e + fo.w_bone3d * (wb * (1 - cos)).sum(1)
+        if full:
+            e = e + fo.w_limits * angle_limit_penalty(torch.cat([d_root[:, None] * 0, body], 1), lo, hi)
+            e = e + fo.w_pose * (body**2).sum((1, 2)) + fo.w_init * ((body - body_init) ** 2).sum((1, 2))
+        total = e.sum()
+        if full:
+            total = total + fo.w_shape * (betas_p**2).sum() * n + w_prev * ((betas_p - betas_ref) ** 2).sum() * n
+        if temporal:
+            all_rots, all_tr = rots, transl
+            if prev is not None:
+                all_rots = torch.cat([prev_rot, rots], 0)
+                all_tr = torch.cat([prev_transl, transl], 0)
+            if len(all_rots) > 1:
+                sj = smpl_joints(all_rots, betas_p.expand(len(all_rots), -1), all_tr)
+                total = total + so.w_rot * rate * ((all_rots[1:] - all_rots[:-1]) ** 2).sum()
+                if len(all_rots) > 2:
+                    acc = sj[2:] - 2 * sj[1:-1] + sj[:-2]
+                    total = total + so.w_acc * rate**2 * (acc**2).sum()
+                    racc = all_tr[2:] - 2 * all_tr[1:-1] + all_tr[:-2]
+                    total = total + so.w_root_acc * rate**2 * (racc**2).sum()
+        return total, e
+
+    stages = ((False, [d_root, transl], so.steps_global, so.lr_global),
+              (True, [d_root, body, betas_p, transl], so.steps_full, so.lr_full))
+    for full, params, steps, lr in stages:
+        adam = _Adam(params)
+        for i in range(steps):
+            for p in params:
+                p.grad = None
+            total, _ = energy(full)
+            total.backward()
+            adam.step(lr * (0.1 + 0.45 * (1 + np.cos(np.pi * i / max(steps, 1)))))
+    with torch.no_grad():
+        _, e = energy(True)
+        r0 = r_init @ axis_angle_to_matrix(d_root)
+        rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)
+        joints = smpl_joints(rots, betas_p.expand(n, -1), transl)
+        pose = torch.cat([matrix_to_axis_angle(r0)[:, None], body], 1)
+    f = lambda x: x.detach().double().cpu().numpy()  # noqa: E731
+    return ChunkFit(pose=f(pose), betas=f(betas_p)[0], transl=f(transl), joints=f(joints)[:, :NUM_JOINTS],
+                    loss=f(e))

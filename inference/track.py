@@ -1,0 +1,234 @@
+"""Following one person through a video: chosen at the start, followed by box overlap and keypoint distance.
+
+`PersonTracker(person=None).step(frame_rgb) -> Observation | None` per frame, in order.
+- Start: the first frame with anyone in it; `person=None` takes the largest person, `person=k` the k-th from
+  the left (box centres), counting from 0 (`choose_start`).
+- Follow: MediaPipe's legacy Pose in video mode (static_image_mode=False: it tracks landmarks from frame to
+  frame instead of re-detecting, several times faster) on a fixed-size square crop around the person's last
+  box. The crop keeps the chosen person in view and others mostly out of it.
+- Check: a result counts only if it is the same person (`same_person`: box IoU or keypoint distance within
+  the gates); otherwise the frame is missing (None) and the tracker tries to find the person again with a full
+  detection every few frames, accepting only someone near where the person was last seen.
+Frames without the person give None; filling short gaps is inference.temporal's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .detect import MIN_VISIBLE
+
+CROP_SIZE = 384  # the square crop given to MediaPipe (it works at 256 internally)
+CROP_GROW = 1.5  # crop side = this x the box's longer side
+IOU_GATE = 0.3  # same person if the boxes overlap this much ...
+KP_GATE = 0.35  # ... or the mean keypoint distance is below this fraction of the box's longer side
+REACQUIRE_EVERY = 3  # while lost: a full detection in each of the first frames, then every this many
+VISIBLE = 0.5
+
+
+@dataclass
+class Observation:
+    """The tracked person in one frame, full-frame pixels: box [4] (x0,y0,x1,y1), keypoints2d [33,3]
+    (x, y, visibility), world [33,3] MediaPipe world landmarks (metres, camera-aligned, hip-centred)."""
+
+    box: np.ndarray
+    keypoints2d: np.ndarray
+    world: np.ndarray
+
+
+# ------------------------------------------------------------------------------------------- matching
+def box_iou(a, b) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def keypoint_distance(kp_a, kp_b, box) -> float:
+    """Mean 2D distance of the keypoints visible in both [33,3] sets, over the longer side of `box`; inf if
+    fewer than 3 are visible in both."""
+    both = (kp_a[:, 2] >= VISIBLE) & (kp_b[:, 2] >= VISIBLE)
+    if both.sum() < 3:
+        return float("inf")
+    size = max(box[2] - box[0], box[3] - box[1], 1.0)
+    return float(np.linalg.norm(kp_a[both, :2] - kp_b[both, :2], axis=1).mean() / size)
+
+
+def same_person(prev: Observation, cand: Observation, slack: float = 1.0) -> float | None:
+    """A matching cost (lower is better) if `cand` is plausibly `prev`'s person, else None.
+
+    slack ≥ 1 widens the gates (frames since `prev` was seen: the person may have moved further).
+    """
+    iou = box_iou(prev.box, cand.box)
+    dist = keypoint_distance(prev.keypoints2d, cand.keypoints2d, prev.box)
+    if iou >= IOU_GATE / slack or dist <= KP_GATE * slack:
+        return (1.0 - iou) + min(dist, 10.0)
+    return None
+
+
+def choose_start(boxes, person: int | None = None) -> int:
+    """Which of the boxes [N,4] to follow: the largest (person=None) or the person-th from the left."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if person is None:
+        return int(np.argmax((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])))
+    order = np.argsort((boxes[:, 0] + boxes[:, 2]) / 2, kind="stable")
+    if not 0 <= person < len(order):
+        from .errors import BadInputError
+
+        raise BadInputError(f"person {person} asked for, but only {len(order)} people are in the first frame "
+                            f"with anyone in it (count from 0, left to right)")
+    return int(order[person])
+
+
+# ------------------------------------------------------------------------------------------- crops
+def crop_transform(box, size: int = CROP_SIZE, grow: float = CROP_GROW) -> np.ndarray:
+    """The 2x3 affine that maps full-frame pixels into a size x size square crop centred on `box`."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    side = max(box[2] - box[0], box[3] - box[1], 16.0) * grow
+    s = size / side
+    return np.array([[s, 0.0, size / 2 - s * cx], [0.0, s, size / 2 - s * cy]])
+
+
+def uncrop_keypoints(kp_crop, affine) -> np.ndarray:
+    """Keypoints [33,3] in crop pixels → full-frame pixels (the affine is a scale and a shift)."""
+    out = np.array(kp_crop, dtype=np.float32, copy=True)
+    s = affine[0, 0]
+    out[:, 0] = (kp_crop[:, 0] - affine[0, 2]) / s
+    out[:, 1] = (kp_crop[:, 1] - affine[1, 2]) / s
+    return out
+
+
+def box_of(kp, size) -> np.ndarray | None:
+    """The box of the visible keypoints grown by 10% (as inference.detect does), clipped to size (W, H)."""
+    vis = kp[:, 2] >= VISIBLE
+    if vis.sum() < MIN_VISIBLE:
+        return None
+    lo, hi = kp[vis, :2].min(0), kp[vis, :2].max(0)
+    grow = 0.1 * (hi - lo).max()
+    lo = np.maximum(lo - grow, 0)
+    hi = np.minimum(hi + grow, np.asarray(size, np.float32))
+    if np.any(hi - lo < 2):
+        return None
+    return np.concatenate([lo, hi]).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------- tracker
+class PersonTracker:
+    """Follows one person; `step(frame)` per frame in order → Observation or None. `notes`: for the user."""
+
+    def __init__(self, person: int | None = None):
+        self.person = person
+        self.last: Observation | None = None  # the last frame the person was seen in
+        self.lost = 0  # frames since then
+        self.started = False
+        self.notes: list[str] = []
+        self._graph = None
+
+    def _video_graph(self):
+        if self._graph is None:
+            import mediapipe as mp
+
+            self._graph = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
+                                                 enable_segmentation=False, min_detection_confidence=0.5,
+                                                 min_tracking_confidence=0.5)
+        return self._graph
+
+    def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def step(self, rgb: np.ndarray) -> Observation | None:
+        h, w = rgb.shape[:2]
+        if not self.started:
+            found = self._start(rgb)
+        elif self.last is not None and self.lost == 0:
+            found = self._follow(rgb, (w, h))
+            if found is None:
+                found = self._reacquire(rgb)
+        elif self.lost < REACQUIRE_EVERY or self.lost % REACQUIRE_EVERY == 0:  # soon after, then now and then
+            found = self._reacquire(rgb)
+        else:
+            found = None
+        if found is None:
+            self.lost += 1
+            return None
+        self.last, self.lost = found, 0
+        return found
+
+    def _start(self, rgb) -> Observation | None:
+        people = find_people(rgb)
+        if not people:
+            return None
+        k = choose_start([p.box for p in people], self.person)
+        self.started = True
+        if len(people) > 1:
+            which = "the largest" if self.person is None else f"person {self.person} from the left"
+            self.notes.append(f"{len(people)} people in the first frame with anyone in it; following {which}")
+        self._reset_graph()
+        return people[k]
+
+    def _follow(self, rgb, size) -> Observation | None:
+        import cv2
+
+        affine = crop_transform(self.last.box)
+        crop = cv2.warpAffine(rgb, affine, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        res = self._video_graph().process(crop)
+        if res.pose_landmarks is None:
+            return None
+        lm = np.array([[p.x * CROP_SIZE, p.y * CROP_SIZE, p.visibility] for p in res.pose_landmarks.landmark])
+        lm[:, 2] = np.clip(lm[:, 2], 0, 1)
+        kp = uncrop_keypoints(lm, affine)
+        box = box_of(kp, size)
+        if box is None:
+            return None
+        world = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark], dtype=np.float32)
+        cand = Observation(box=box, keypoints2d=kp, world=world)
+        return cand if same_person(self.last, cand) is not None else None
+
+    def _reacquire(self, rgb) -> Observation | None:
+        if self.last is None:
+            return None
+        people = find_people(rgb)
+        slack = 1.0 + 0.2 * self.lost
+        scored = [(c, p) for p in people if (c := same_person(self.last, p, slack)) is not None]
+        if not scored:
+            return None
+        self._reset_graph()
+        return min(scored, key=lambda cp: cp[0])[1]
+
+    def _reset_graph(self):
+        if self._graph is not None:
+            self._graph.reset()
+
+
+def find_people(rgb) -> list[Observation]:
+    """Everyone inference.detect finds in a frame (its painting-out rounds), as Observations."""
+    from . import detect
+    from .images import downscale_for_detection
+
+    h, w = rgb.shape[:2]
+    small, scale = downscale_for_detection(rgb, detect.MAX_SIDE)
+    work = np.array(small, copy=True)
+    found = []
+    with detect._POSE_LOCK:  # detect's one static graph; its helpers, so both agree on what a person is
+        for _ in range(detect.MAX_PEOPLE):
+            det = detect._run_once(work, (w, h))
+            if det is None or any(box_iou(det.box, d.box) > 0.5 for d in found):
+                break
+            found.append(det)
+            detect._paint_out(work, det, scale)
+        found = [detect._refine(small, d, scale, (w, h)) for d in found]
+    return [Observation(box=np.asarray(d.box, np.float32), keypoints2d=np.asarray(d.keypoints2d, np.float32),
+                        world=np.asarray(d.world_landmarks, np.float32)) for d in found]

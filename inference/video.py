@@ -1,0 +1,366 @@
+"""Video → motion: `fit_video` (decode, track one person, batched temporal fit, smooth, ground) and the `video` CLI.
+
+    python -m inference video VIDEO --out OUT.npz [--start S --end E --stride K] [--checkpoint CKPT]
+        [--device auto|cpu|cuda] [--smooth 0..1] [--body PATH] [--person K]
+
+Pipeline, streamed so that memory does not grow with the video's length:
+1. frames are decoded (inference.frames) and the person is followed (inference.track);
+2. as soon as a run of frames is settled (every frame up to the latest detection: its gaps are closed), it is
+   fitted in chunks (inference.sequence_fit: temporal terms, warm start from the previous chunk's last frame;
+   with an HMR checkpoint its poses initialise the fit);
+3. at the end: camera → world (inference.results.reframe), a One-Euro filter of user-set strength, the floor
+   put at y = 0 and foot sliding removed (inference.temporal.ground_and_unslide with the fitted foot joints).
+The camera is taken to be still and level (world = R_x(π) · camera); its focal length defaults to the image
+diagonal (inference.fit.default_focal).
+
+Frames: missing frames (person not found) are `detected` False. Gaps of at most `max_gap` seconds between two
+detections are filled (`filled` True); longer gaps stay in the timeline (so time stays uniform) with the pose
+interpolated but neither detected nor filled; frames before the first and after the last detection are cut
+off, and metadata["start_time"] gives the first kept frame's time in the video.
+
+Nothing lost: when decoding breaks off (truncated or corrupt file) every frame before the fault is fitted and
+`VideoStopped` (exit code 1) carries that motion; on Ctrl-C the frames fitted so far come back in
+`VideoInterrupted` (a KeyboardInterrupt). The CLI writes the motion in both cases.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .errors import BodyRigError
+
+FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
+
+
+class VideoStopped(BodyRigError):
+    """Decoding stopped early; `motion` holds every frame before `frame_index` (None if there was none)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, frame_index: int, motion=None):
+        super().__init__(message)
+        self.frame_index, self.motion = frame_index, motion
+
+
+class VideoInterrupted(KeyboardInterrupt):
+    """Ctrl-C: `motion` holds the frames fitted before it (None if there were none)."""
+
+    def __init__(self, motion=None, frames_done: int = 0):
+        super().__init__("interrupted")
+        self.motion, self.frames_done = motion, frames_done
+
+
+class _Frames:
+    """Per-frame records of the tracked person, grown as frames come in (small: no images are kept)."""
+
+    def __init__(self):
+        self.index, self.time, self.detected, self.kp, self.world, self.hmr = [], [], [], [], [], []
+
+    def add(self, index, t, obs, hmr=None):
+        self.index.append(int(index))
+        self.time.append(float(t))
+        self.detected.append(obs is not None)
+        self.kp.append(obs.keypoints2d if obs is not None else np.zeros((33, 3), np.float32))
+        self.world.append(obs.world if obs is not None else np.zeros((33, 3), np.float32))
+        self.hmr.append(hmr)
+
+    def __len__(self):
+        return len(self.index)
+
+
+def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.0, end: float | None = None,
+              stride: int = 1, smooth: float = 0.5, person: int | None = None, focal: float | None = None,
+              max_gap: float = 0.5, chunk_size: int = 32, temporal: bool = True, progress=None,
+              timings: dict | None = None):
+    """Fit the body model to one person through a video → inference.results.MotionFit (WORLD frame, floor y=0).
+
+    path: a video file or a folder of numbered images. body: None/"open", "tiny", a model file or a
+    BodyModelData. checkpoint: an HMR checkpoint or None. start/end (seconds), stride (every K-th frame).
+    smooth: One-Euro strength in [0,1] (0 = none). person: None = the largest person at the start, K = the
+    K-th from the left. focal: px (default: the image diagonal). max_gap: longest gap filled, seconds.
+    temporal=False: per-frame fitting with no temporal terms, filter or foot handling (the baseline).
+    progress: callable(frames done, frames total, stage). timings: a dict filled with seconds per stage.
+    Raises BadInputError, NoPersonError, ModelFileError, DeviceError; VideoStopped; VideoInterrupted.
+    """
+    from .body.load import load_body
+    from .device import resolve_device
+    from .errors import BadInputError, NoPersonError
+    from .fit import FitOptions, default_focal
+    from .frames import FrameReadError, open_frames
+    from .photo import _body_label, _body_model
+    from .track import PersonTracker
+
+    if not 0.0 <= smooth <= 1.0:
+        raise BadInputError(f"--smooth must be between 0 and 1, got {smooth}")
+    tm = timings if timings is not None else {}
+    for k in ("decode", "detect", "regress", "fit", "post"):
+        tm.setdefault(k, 0.0)
+    report = progress or (lambda *_: None)
+    src = open_frames(path)
+    info = src.info
+    wanted = src.frame_range(start, end, stride)
+    fps = info.fps / stride
+    dev = resolve_device(device)
+    data = load_body(body)
+    model = _body_model(data, dev)
+    if checkpoint:
+        from .hmr import load_hmr
+
+        load_hmr(checkpoint, dev)  # a bad checkpoint fails now, before any work
+    f_px = float(focal) if focal else default_focal(info.width, info.height)
+    cam = np.array([f_px, f_px, info.width / 2.0, info.height / 2.0])
+    gap_frames = max(0, int(round(max_gap * fps)))
+    fit_opts = FitOptions(w_init=0.01) if checkpoint else FitOptions()
+
+    recs = _Frames()
+    fitted = {"pose": [], "transl": [], "betas": None}
+    state = {"prev": None}
+    stop = None  # (message, frame index) when decoding broke off
+
+    def fit_settled(final: bool):
+        """Fit the frames whose fate is known: all up to the last detection (all of them when final)."""
+        det = np.asarray(recs.detected, bool)
+        done = len(fitted["pose"])
+        hits = np.flatnonzero(det)
+        if not len(hits):
+            return
+        first = hits[0]
+        if done == 0 and first > 0:
+            done = first  # frames before the first detection are never invented
+        upto = hits[-1] + 1
+        while done < upto and (final or upto - done >= chunk_size):
+            stop_at = min(done + chunk_size, upto)
+            _fit_range(done, stop_at)
+            done = stop_at
+
+    def _fit_range(a, b):
+        from .sequence_fit import fit_chunk
+
+        t0 = time.perf_counter()
+        obs = np.asarray(recs.detected[a:b], bool)
+        init_pose = init_transl = None
+        if checkpoint:
+            hm = recs.hmr[a:b]
+            if all(h is not None for h, o in zip(hm, obs) if o):
+                init_pose = np.stack([h.pose if h is not None else np.zeros((24, 3)) for h in hm])
+                init_pose[~obs] = 0.0
+                from .sequence_fit import _interp_known
+
+                init_pose = _interp_known(init_pose, obs) if obs.any() else init_pose
+        res = fit_chunk(model, np.stack(recs.kp[a:b]), cam, np.stack(recs.world[a:b]), obs, fps,
+                        init_pose=init_pose, init_transl=init_transl, betas=fitted["betas"],
+                        prev=state["prev"] if temporal else None, fit_options=fit_opts, temporal=temporal)
+        if len(fitted["pose"]) < a:  # the frames before the first detection
+            fitted["pose"].extend([None] * (a - len(fitted["pose"])))
+            fitted["transl"].extend([None] * (a - len(fitted["transl"])))
+        fitted["pose"].extend(res.pose)
+        fitted["transl"].extend(res.transl)
+        fitted["betas"] = res.betas
+        state["prev"] = (res.pose[-1], res.transl[-1])
+        tm["fit"] += time.perf_counter() - t0
+        report(b, len(wanted), "fit")
+
+    tracker = PersonTracker(person=person)
+    try:
+        try:
+            it = src.chunks(start, end, stride, chunk_size=1)  # frame by frame: a fault loses nothing buffered
+            buf = []
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    chunk = next(it)
+                except StopIteration:
+                    tm["decode"] += time.perf_counter() - t0
+                    break
+                except FrameReadError as exc:
+                    tm["decode"] += time.perf_counter() - t0
+                    stop = (str(exc), exc.frame_index)
+                    break
+                tm["decode"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                obs = tracker.step(chunk.frames[0])
+                tm["detect"] += time.perf_counter() - t0
+                buf.append((chunk.indices[0], chunk.times[0], obs, chunk.frames[0] if checkpoint and obs else None))
+                if len(buf) >= chunk_size:
+                    _flush(buf, recs, checkpoint, dev, f_px, tm)
+                    buf = []
+                    fit_settled(final=False)
+                    report(len(recs), len(wanted), "track")
+            _flush(buf, recs, checkpoint, dev, f_px, tm)
+            fit_settled(final=True)
+        finally:
+            tracker.close()
+    except KeyboardInterrupt:
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
+                         info, stride, partial="interrupted by the user (Ctrl-C)")
+        raise VideoInterrupted(motion, len(fitted["pose"])) from None
+
+    if not any(recs.detected):
+        if stop is not None:
+            raise VideoStopped(f"{stop[0]}; no person was found before that", stop[1])
+        raise NoPersonError(f"no person found in {info.path.name} ({len(recs)} frames looked at)")
+    motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes, info,
+                     stride, partial=stop[0] if stop else None)
+    motion.body_model = _body_label(body)
+    if stop is not None:
+        raise VideoStopped(f"{stop[0]}; kept the {motion.num_frames} frames before it", stop[1], motion)
+    return motion
+
+
+def _flush(buf, recs: _Frames, checkpoint, dev, focal, tm):
+    """Move buffered frames into the records, regressing the detected ones with HMR (batched) if asked."""
+    if not buf:
+        return
+    hmr = [None] * len(buf)
+    if checkpoint:
+        from .hmr import regress_many
+
+        t0 = time.perf_counter()
+        which = [i for i, b in enumerate(buf) if b[2] is not None]
+        if which:
+            res = regress_many([buf[i][3] for i in which], [buf[i][2].keypoints2d for i in which], checkpoint,
+                               device=dev, focal=focal)
+            for i, r in zip(which, res):
+                hmr[i] = r
+        tm["regress"] += time.perf_counter() - t0
+    for (index, t, obs, _), h in zip(buf, hmr):
+        recs.add(index, t, obs, h)
+
+
+def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes, info, stride,
+            partial=None):
+    """The fitted frames → a grounded, smoothed MotionFit in the world frame (None if nothing was fitted)."""
+    from .results import MotionFit, reframe
+    from .temporal import fill_gaps, ground_and_unslide, interpolate_missing, smooth_motion
+
+    t0 = time.perf_counter()
+    n = len(fitted["pose"])
+    det = np.asarray(recs.detected[:n], bool)
+    if n == 0 or not det.any():
+        return None
+    keep, filled = fill_gaps(det, gap_frames)
+    a, b = np.flatnonzero(det)[0], np.flatnonzero(det)[-1] + 1
+    pose = np.stack(fitted["pose"][a:b])
+    transl = np.stack(fitted["transl"][a:b])
+    det, filled, keep = det[a:b], filled[a:b], keep[a:b]
+    betas = fitted["betas"]
+    if (~keep).any():  # long gaps: hold the timeline, interpolate, flag as neither detected nor filled
+        pose, transl = interpolate_missing(pose, transl, det | filled)
+    rest_pelvis = _rest_pelvis(model, betas)
+    pose, transl = reframe(pose, transl, rest_pelvis)  # camera → world
+    contact = None
+    if temporal:
+        pose, transl = smooth_motion(pose, transl, fps, strength=smooth)
+        feet = _joints(model, pose, betas, transl)[:, FOOT_JOINTS]
+        transl, contact = ground_and_unslide(transl, feet, fps)
+    else:
+        feet = _joints(model, pose, betas, transl)[:, FOOT_JOINTS]
+        transl = transl - [0.0, np.percentile(feet[..., 1].min(1), 5), 0.0]
+    tm["post"] += time.perf_counter() - t0
+    meta = {"source": str(info.path), "start_time": float(recs.time[a]), "start_frame": int(recs.index[a]),
+            "stride": int(stride), "video_fps": float(info.fps), "frame": "world",
+            "camera": "still and level; world = R_x(pi) camera, floor at y = 0",
+            "smooth": float(smooth) if temporal else 0.0, "temporal": bool(temporal),
+            "long_gaps": int((~keep).sum()), "notes": list(notes)}
+    if contact is not None:
+        meta["foot_contact_fraction"] = float(contact.mean())
+    if partial:
+        meta["incomplete"] = partial
+    from .photo import _body_label
+
+    return MotionFit(pose=pose, transl=transl, betas=betas, fps=fps, detected=det, filled=filled,
+                     body_model=_body_label(body), metadata=meta)
+
+
+def _rest_pelvis(model, betas) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        out = model(np.zeros((1, 24, 3)), np.asarray(betas)[None], np.zeros((1, 3)))
+    return out.rest_joints[0, 0].double().cpu().numpy()
+
+
+def _joints(model, pose, betas, transl, batch: int = 256) -> np.ndarray:
+    """SMPL joints [T,24,3] of a motion (joints only: rigid transforms of the shaped rest joints)."""
+    import torch
+    from smplx.lbs import batch_rigid_transform
+
+    from .rotations import axis_angle_to_matrix
+
+    dt = model.dtype
+    jr = model.J_regressor
+    with torch.no_grad():
+        rest = jr @ model.v_template + torch.einsum("jv,vck,k->jc", jr, model.shapedirs,
+                                                    torch.as_tensor(betas, dtype=dt, device=model.device))
+        out = []
+        for s in range(0, len(pose), batch):
+            rots = axis_angle_to_matrix(torch.as_tensor(pose[s:s + batch], dtype=dt, device=model.device))
+            posed, _ = batch_rigid_transform(rots, rest.expand(len(rots), -1, -1), model.parents, dtype=dt)
+            out.append(posed.double().cpu().numpy() + np.asarray(transl[s:s + batch])[:, None])
+    return np.concatenate(out)
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("video", help="the video file (anything OpenCV decodes) or a folder of numbered images")
+    parser.add_argument("--out", required=True, help="the motion file to write (.npz AMASS-style, or .smpl)")
+    parser.add_argument("--start", type=float, default=0.0, help="start time, seconds")
+    parser.add_argument("--end", type=float, default=None, help="end time, seconds (default: the end)")
+    parser.add_argument("--stride", type=int, default=1, help="use every K-th frame")
+    parser.add_argument("--checkpoint", default=None, help="HMR checkpoint (SPIN's model_checkpoint.pt)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--smooth", type=float, default=0.5, help="smoothing strength, 0 (none) to 1 (most)")
+    parser.add_argument("--body", default=None, help="'open' (default), 'tiny' or an SMPL .pkl/.npz file")
+    parser.add_argument("--person", type=int, default=None,
+                        help="follow the K-th person from the left in the first frame (default: the largest)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from .motion_io import save_motion
+
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=None, unit="frame", file=sys.stderr, desc="video", dynamic_ncols=True)
+
+    def progress(done, total, stage):
+        if bar is not None:
+            bar.total = total
+            bar.set_description(stage)
+            bar.update(max(0, done - bar.n))
+
+    def write(motion, why):
+        if motion is None:
+            print(f"{why}; no frame was fitted, nothing written", file=sys.stderr)
+            return
+        save_motion(motion, args.out)
+        print(f"{why}; wrote the {motion.num_frames} frames fitted so far to {args.out}", file=sys.stderr)
+
+    try:
+        motion = fit_video(args.video, body=args.body, checkpoint=args.checkpoint, device=args.device,
+                           start=args.start, end=args.end, stride=args.stride, smooth=args.smooth,
+                           person=args.person, progress=progress)
+    except VideoStopped as exc:
+        if bar is not None:
+            bar.close()
+        write(exc.motion, f"error: {exc}")
+        return exc.exit_code
+    except VideoInterrupted as exc:
+        if bar is not None:
+            bar.close()
+        write(exc.motion, "interrupted")
+        return 130
+    if bar is not None:
+        bar.close()
+    save_motion(motion, args.out)
+    d, f = int(motion.detected.sum()), int(motion.filled.sum())
+    print(f"wrote {args.out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled)",
+          file=sys.stderr)
+    return 0
