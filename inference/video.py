@@ -33,6 +33,8 @@ import numpy as np
 from .errors import BodyRigError
 
 FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
+CONTACT_HEIGHT = 0.06  # m above the floor (the foot joints sit a few cm above the sole)
+CONTACT_SPEED = 0.4  # m/s horizontal, on smoothed feet
 
 
 class VideoStopped(BodyRigError):
@@ -255,7 +257,7 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
     if temporal:
         pose, transl = smooth_motion(pose, transl, fps, strength=smooth)
         feet = _joints(model, pose, betas, transl)[:, FOOT_JOINTS]
-        transl, contact = ground_and_unslide(transl, feet, fps)
+        transl, contact = ground_and_unslide(transl, feet, fps, contact=_contacts(feet, fps))
     else:
         feet = _joints(model, pose, betas, transl)[:, FOOT_JOINTS]
         transl = transl - [0.0, np.percentile(feet[..., 1].min(1), 5), 0.0]
@@ -273,6 +275,20 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
 
     return MotionFit(pose=pose, transl=transl, betas=betas, fps=fps, detected=det, filled=filled,
                      body_model=_body_label(body), metadata=meta)
+
+
+def _contacts(feet, fps) -> np.ndarray:
+    """feet [T,F,3] world → contact [T,F] bool, judged on a strongly smoothed copy of the feet.
+
+    Fitted feet jitter by several mm a frame in depth, more than temporal.foot_contacts' speed limit allows at
+    30 fps, and each contact that breaks off keeps its correction: a random walk of the root. Judged on smoothed
+    feet, with a little more height, contacts last as long as the foot really stays down.
+    """
+    from .temporal import foot_contacts, one_euro
+
+    calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
+    calm[..., 1] -= np.percentile(feet[..., 1].min(axis=1), 5)  # floor at 0, as ground_and_unslide puts it
+    return foot_contacts(calm, fps, height=CONTACT_HEIGHT, speed=CONTACT_SPEED)
 
 
 def _rest_pelvis(model, betas) -> np.ndarray:

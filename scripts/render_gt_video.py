@@ -9,7 +9,7 @@ background) and OUT/gt_textured.mp4 (a brick wall and a checker floor behind), r
 
 The camera stands 3 m in front of the person at chest height, level, looking at them; its focal length in
 pixels is the image diagonal (inference.fit.default_focal), the default the pipeline assumes. The motion:
-3 s standing in place (feet planted: the pelvis does not move) with waving arms, a torso twist, a head turn and
+3 s standing in place (feet planted: the pelvis does not move) with waving arms, a twist of the spine, a head turn and
 a knee lift of the right leg in the middle second, so that drift, jitter and limb accuracy can all be measured.
 """
 
@@ -37,8 +37,10 @@ def gt_motion(num_frames: int, fps: float) -> np.ndarray:
     pose = np.zeros((num_frames, 24, 3))
     wave = np.sin(2 * np.pi * t / 1.5)
     lift = np.clip(np.sin(np.pi * (t - 1.0)), 0, None) * ((t > 1.0) & (t < 2.0))  # a bump in the middle second
-    pose[:, J["pelvis"], 1] = 0.35 * np.sin(2 * np.pi * t / 3.0)  # turn left and right
-    pose[:, J["spine1"], 1] = 0.25 * np.sin(2 * np.pi * t / 3.0 + 0.5)
+    # Turning left and right from the spine, not the pelvis: turning the whole body about the pelvis would swing
+    # the planted feet, and the truth would slide.
+    pose[:, J["spine1"], 1] = 0.25 * np.sin(2 * np.pi * t / 3.0)
+    pose[:, J["spine2"], 1] = 0.2 * np.sin(2 * np.pi * t / 3.0 + 0.5)
     pose[:, J["left_shoulder"], 2] = 0.9 + 0.5 * wave  # arms out and waving (z rotation lifts them)
     pose[:, J["right_shoulder"], 2] = -0.7 + 0.6 * np.sin(2 * np.pi * t / 2.0)
     pose[:, J["left_elbow"], 1] = -0.4 - 0.4 * (1 + wave)
