@@ -182,3 +182,25 @@ def test_no_person_and_bad_input_exit_2(tmp_path):
     assert res.returncode == 2 and "does not exist" in res.stderr and "Traceback" not in res.stderr
     res = video_cli(CLIP, "--out", tmp_path / "z.npz", "--smooth", "3", "--body", "tiny", "--no-progress")
     assert res.returncode == 2 and "--smooth" in res.stderr
+
+
+def test_checkpoint_initialises_the_fit_and_a_bad_one_exits_2(tmp_path, golden_dir, shared_dir):
+    """The HMR path with the golden README's deterministic weights (not a trained network: this checks the
+    plumbing, regress stage included); an unusable checkpoint stops before any work with one line."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from golden_weights import deterministic_state_dict
+
+    ckpt = tmp_path / "model_checkpoint.pt"
+    sd = deterministic_state_dict(golden_dir / "spin_hmr_state_dict.tsv", shared_dir / "data" / "smpl_mean_params.npz")
+    torch.save({"model": sd}, ckpt)
+    out = tmp_path / "hmr.npz"
+    res = video_cli(CLIP, "--out", out, "--end", "0.5", "--body", "tiny", "--device", "cpu", "--checkpoint", ckpt,
+                    "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert load_motion(out).num_frames == 15
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    res = video_cli(CLIP, "--out", tmp_path / "b.npz", "--body", "tiny", "--checkpoint", bad, "--no-progress")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and not (tmp_path / "b.npz").exists()
