@@ -3,5 +3,7 @@
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh tests/unit -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tests keep built assets out of the user's cache; set-up builds the open body where the tests will read it.
+export BODYRIG_CACHE="${BODYRIG_CACHE:-$PWD/.venv/bodyrig-cache}"
 bash scripts/setup.sh
 exec .venv/bin/python -m pytest "$@"
