@@ -93,10 +93,12 @@ def _pose():
     return _POSE
 
 
-def detect_person(image_rgb: np.ndarray, name: str = "the image") -> Detection:
-    """(H,W,3) uint8 RGB → the Detection of the largest person; NoPersonError when there is none.
+def detect_people(image_rgb: np.ndarray, name: str = "the image") -> list[Detection]:
+    """(H,W,3) uint8 RGB → every person found (up to MAX_PEOPLE), largest first; [] when there is none.
 
-    `name` labels the image in messages (e.g. the file name).
+    MediaPipe's Pose finds one person per call: each found person is painted out and the image searched again.
+    Masks are at the resolution detection ran at (see `detect_person` for a full-resolution one); `notes` say
+    when a downscaled copy was used. `name` labels the image in messages (e.g. the file name).
     """
     from .images import downscale_for_detection
 
@@ -110,24 +112,31 @@ def detect_person(image_rgb: np.ndarray, name: str = "the image") -> Detection:
     with _POSE_LOCK:  # one graph, one caller at a time
         for _ in range(MAX_PEOPLE):
             det = _run_once(work, (w, h))
-            if det is None or any(_iou(det.box, d.box) > 0.5 for d in found):
+            if det is None or any(box_iou(det.box, d.box) > 0.5 for d in found):
                 break  # nobody else, or painting out failed and the same person came back
             found.append(det)
             _paint_out(work, det, scale)
-        if not found:
-            raise NoPersonError(f"no person found in {name}")
         # A whole-image pass can merge overlapping people into one pose; a second look at the crop
         # around each person gives a cleaner pose, box and mask of one person.
         found = [_refine(small, d, scale, (w, h)) for d in found]
-    best = max(found, key=lambda d: d.area)
-    notes = []
-    if scale < 1.0:
-        notes.append(f"detected on a {small.shape[1]}x{small.shape[0]} copy of the {w}x{h} image")
-    if len(found) > 1:
-        notes.append(f"{len(found)} people found; using the largest")
+    notes = [f"detected on a {small.shape[1]}x{small.shape[0]} copy of the {w}x{h} image"] if scale < 1.0 else []
+    for d in found:
+        d.num_people, d.notes = len(found), list(notes)
+    return sorted(found, key=lambda d: d.area, reverse=True)
+
+
+def detect_person(image_rgb: np.ndarray, name: str = "the image") -> Detection:
+    """(H,W,3) uint8 RGB → the Detection of the largest person, mask at full resolution; NoPersonError when
+    there is none. `name` labels the image in messages (e.g. the file name).
+    """
+    people = detect_people(image_rgb, name)
+    if not people:
+        raise NoPersonError(f"no person found in {name}")
+    best = people[0]
+    if len(people) > 1:
+        best.notes.append(f"{len(people)} people found; using the largest")
+    h, w = np.asarray(image_rgb).shape[:2]
     best.mask = _full_res_mask(best.mask, (w, h))
-    best.num_people = len(found)
-    best.notes = notes
     return best
 
 
@@ -166,7 +175,7 @@ def _refine(small: np.ndarray, det: Detection, scale: float, size: tuple[int, in
         return det
     crop_full = ((c1 - c0) / scale, (r1 - r0) / scale)
     again = _run_once(small[r0:r1, c0:c1], crop_full, offset=(c0 / scale, r0 / scale), image_size=size)
-    if again is None or _iou(again.box, det.box) < 0.3:
+    if again is None or box_iou(again.box, det.box) < 0.3:
         return det
     mask = np.zeros((sh, sw), np.float32)
     mask[r0:r1, c0:c1] = again.mask
@@ -205,7 +214,8 @@ def _full_res_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(cv2.resize(mask, tuple(size), interpolation=cv2.INTER_LINEAR), 0, 1).astype(np.float32)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy

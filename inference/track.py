@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .detect import MIN_VISIBLE
+from .detect import MIN_VISIBLE, box_iou
 
 CROP_SIZE = 384  # the square crop given to MediaPipe (it works at 256 internally)
 CROP_GROW = 1.5  # crop side = this x the box's longer side
@@ -39,15 +39,6 @@ class Observation:
 
 
 # ------------------------------------------------------------------------------------------- matching
-def box_iou(a, b) -> float:
-    """Intersection over union of two boxes (x0, y0, x1, y1)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def keypoint_distance(kp_a, kp_b, box) -> float:
     """Mean 2D distance of the keypoints visible in both [33,3] sets, over the longer side of `box`; inf if
     fewer than 3 are visible in both."""
@@ -214,21 +205,9 @@ class PersonTracker:
 
 
 def find_people(rgb) -> list[Observation]:
-    """Everyone inference.detect finds in a frame (its painting-out rounds), as Observations."""
-    from . import detect
-    from .images import downscale_for_detection
+    """Everyone inference.detect finds in a frame, as Observations (the same rules as for photos)."""
+    from .detect import detect_people
 
-    h, w = rgb.shape[:2]
-    small, scale = downscale_for_detection(rgb, detect.MAX_SIDE)
-    work = np.array(small, copy=True)
-    found = []
-    with detect._POSE_LOCK:  # detect's one static graph; its helpers, so both agree on what a person is
-        for _ in range(detect.MAX_PEOPLE):
-            det = detect._run_once(work, (w, h))
-            if det is None or any(box_iou(det.box, d.box) > 0.5 for d in found):
-                break
-            found.append(det)
-            detect._paint_out(work, det, scale)
-        found = [detect._refine(small, d, scale, (w, h)) for d in found]
+    found = detect_people(rgb)
     return [Observation(box=np.asarray(d.box, np.float32), keypoints2d=np.asarray(d.keypoints2d, np.float32),
                         world=np.asarray(d.world_landmarks, np.float32)) for d in found]
