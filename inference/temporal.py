@@ -110,22 +110,32 @@ def foot_contacts(feet: np.ndarray, fps: float, height: float = 0.05, speed: flo
     return (feet[..., 1] < height) & (vel < speed)
 
 
-def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact: np.ndarray | None = None,
-                       stiffness: float = 1e-3):
-    """Put the floor at y = 0 and remove foot sliding by moving the root horizontally.
+CONTACT_GAP_SECONDS = 0.12  # a foot lifted for less than this did not take a step (4 frames at 30 fps)
 
-    transl [T,3] root translations; feet [T,F,3] foot joint positions (world, y up) of the same motion;
-    contact [T,F] bool (default: foot_contacts). The floor is the 5th percentile of the lowest foot's height.
-    The horizontal root correction c [T,2] minimises, in one banded least-squares solve (O(T)),
-        Σ_t Σ_f planted_{t,f} |Δfoot_{t,f} + Δc_t|²  +  stiffness · Σ_t |c_t|²
-    where planted_{t,f} = contact at t-1 and t: a planted foot does not move, and the correction stays near the
-    fitted path. Without the second term every error of a fitted planted foot would be added to the root for
-    good (a random walk: drift for a person standing still); with it the correction relaxes back over about
-    1/sqrt(stiffness) frames where nothing pins it, while a planted foot keeps within stiffness·|c| of still.
+
+def bridge_contact_gaps(contact: np.ndarray, max_gap: int) -> np.ndarray:
+    """contact [T,F] bool → the same with runs of at most `max_gap` non-contact frames between two contacts
+    filled (never at the ends)."""
+    out = np.array(contact, dtype=bool, copy=True)
+    for f in range(out.shape[1]):
+        on = np.flatnonzero(out[:, f])
+        for a, b in zip(on[:-1], on[1:]):
+            if 1 < b - a <= max_gap + 1:
+                out[a + 1:b, f] = True
+    return out
+
+
+def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact: np.ndarray | None = None):
+    """Put the floor at y = 0 and remove foot sliding by moving the root.
+
+    transl [T,3] root translations; feet [T,F,3] foot joint positions (world, y up) of the same motion.
+    The floor is the 5th percentile of the lowest foot's height. While a foot is in contact it is pinned
+    where the contact began; the root moves by the mean horizontal correction of the planted feet, and
+    frames without contact keep the last correction (so the path does not jump). Contacts broken for a few
+    frames only (fit noise, not a step) are bridged first: each re-planting keeps the correction so far, so
+    flickering contacts would turn fit noise into a random walk of the root.
     Returns (new transl [T,3], contact [T,F] bool).
     """
-    from scipy.linalg import solve_banded
-
     transl = np.array(transl, dtype=np.float64)
     feet = np.array(feet, dtype=np.float64)
     floor = np.percentile(feet[..., 1].min(axis=1), 5)
@@ -133,23 +143,20 @@ def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact
     feet[..., 1] -= floor
     if contact is None:
         contact = foot_contacts(feet, fps)
-    t = len(transl)
-    if t < 2:
-        return transl, contact
-    planted = contact[1:] & contact[:-1]  # [T-1,F]
-    w = planted.sum(1).astype(np.float64)  # weight of step t-1 → t
-    step = feet[1:][..., [0, 2]] - feet[:-1][..., [0, 2]]  # [T-1,F,2]
-    mean_step = (step * planted[..., None]).sum(1) / np.maximum(w, 1.0)[:, None]
-    # Normal equations of Σ w_t (c_t - c_{t-1} + d_t)² + k Σ c_t²: tridiagonal A c = b.
-    diag = np.full(t, stiffness)
-    diag[1:] += w
-    diag[:-1] += w
-    off = -w
-    ab = np.zeros((3, t))
-    ab[0, 1:], ab[1], ab[2, :-1] = off, diag, off
-    b = np.zeros((t, 2))
-    b[1:] -= w[:, None] * mean_step
-    b[:-1] += w[:, None] * mean_step
-    correction = solve_banded((1, 1), ab, b)
-    transl[:, [0, 2]] += correction
+    contact = bridge_contact_gaps(contact, max(1, round(CONTACT_GAP_SECONDS * fps)))
+    correction = np.zeros(2)
+    anchors = [None] * feet.shape[1]
+    for t in range(len(transl)):
+        current = feet[t][:, [0, 2]] + correction  # where the feet are with the correction so far
+        deltas = []
+        for f in range(feet.shape[1]):
+            if contact[t, f]:
+                if anchors[f] is None:
+                    anchors[f] = current[f].copy()
+                deltas.append(anchors[f] - current[f])
+            else:
+                anchors[f] = None
+        if deltas:
+            correction = correction + np.mean(deltas, axis=0)
+        transl[t, [0, 2]] += correction
     return transl, contact

@@ -3,7 +3,8 @@
 import numpy as np
 
 from inference.rotations import axis_angle_to_matrix
-from inference.temporal import fill_gaps, ground_and_unslide, interpolate_missing, one_euro, smooth_motion
+from inference.temporal import (bridge_contact_gaps, fill_gaps, ground_and_unslide, interpolate_missing, one_euro,
+                                smooth_motion)
 
 RNG = np.random.default_rng(3)
 
@@ -117,3 +118,9 @@ def test_long_standing_clip_with_jittery_feet_stays_put():
     ratio = (np.abs(np.diff(fixed, axis=0)).sum(-1)[planted].mean()
              / np.abs(np.diff(feet[..., [0, 2]], axis=0)).sum(-1)[planted].mean())
     assert ratio < 0.8
+
+
+def test_bridge_contact_gaps_fills_short_interior_breaks_only():
+    c = np.array([0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0], bool)[:, None]
+    out = bridge_contact_gaps(c, max_gap=2)[:, 0]
+    assert out.astype(int).tolist() == [0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0]
