@@ -54,40 +54,38 @@ _WARMED_UP = False
 
 
 @contextlib.contextmanager
-def _quiet_first_run():
-    """Silence the native INFO/WARNING lines MediaPipe prints to stderr while its graph starts up.
+def quiet_native_stderr():
+    """Silence the native INFO/WARNING lines MediaPipe prints to stderr while a graph starts up.
 
     They come from C++ (TFLite, absl) before any Python logging is set up, so only the file descriptor can be
-    redirected; this is done for the first inference only, when they appear, so later errors stay visible.
+    redirected. Use it around a graph's first inference only, when they appear, so later errors stay visible.
     """
-    global _WARMED_UP
-    if _WARMED_UP:
-        yield
-        return
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
         yield
-        _WARMED_UP = True
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
 
 
+def import_mediapipe():
+    """mediapipe, imported with its protobuf deprecation warning (not the user's to act on) filtered out."""
+    import warnings
+
+    import mediapipe as mp
+
+    warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype", category=UserWarning)
+    return mp
+
+
 def _pose():
     """The one MediaPipe Pose graph of this process (created on first use; ~0.3 s)."""
     global _POSE
     if _POSE is None:
-        import warnings
-
-        import mediapipe as mp
-
-        # mediapipe 0.10.14 calls a protobuf API deprecated since; the warning is not the user's to act on.
-        warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype", category=UserWarning)
-
-        _POSE = mp.solutions.pose.Pose(
+        _POSE = import_mediapipe().solutions.pose.Pose(
             static_image_mode=True, model_complexity=1, enable_segmentation=True, min_detection_confidence=0.5
         )
     return _POSE
@@ -146,8 +144,10 @@ def _run_once(small: np.ndarray, full_size: tuple[int, int], offset=(0.0, 0.0), 
     full_size: (W, H) in full-image pixels of what `small` shows; offset: its top-left corner there;
     image_size: (W, H) of the full image (for clipping the box), default full_size.
     """
-    with _quiet_first_run():
+    global _WARMED_UP
+    with quiet_native_stderr() if not _WARMED_UP else contextlib.nullcontext():
         res = _pose().process(np.ascontiguousarray(small))
+    _WARMED_UP = True
     if res.pose_landmarks is None:
         return None
     w, h = full_size

@@ -118,12 +118,14 @@ class PersonTracker:
         self.started = False
         self.notes: list[str] = []
         self._graph = None
+        self._graph_fresh = True  # its first inference prints native start-up lines: silence that one
 
     def _video_graph(self):
         if self._graph is None:
-            import mediapipe as mp
+            from .detect import import_mediapipe
 
-            self._graph = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
+            self._graph_fresh = True
+            self._graph = import_mediapipe().solutions.pose.Pose(static_image_mode=False, model_complexity=1,
                                                  enable_segmentation=False, min_detection_confidence=0.5,
                                                  min_tracking_confidence=0.5)
         return self._graph
@@ -175,7 +177,14 @@ class PersonTracker:
         affine = crop_transform(self.last.box)
         crop = cv2.warpAffine(rgb, affine, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-        res = self._video_graph().process(crop)
+        import contextlib
+
+        from .detect import quiet_native_stderr
+
+        graph = self._video_graph()
+        with quiet_native_stderr() if self._graph_fresh else contextlib.nullcontext():
+            res = graph.process(crop)
+        self._graph_fresh = False
         if res.pose_landmarks is None:
             return None
         lm = np.array([[p.x * CROP_SIZE, p.y * CROP_SIZE, p.visibility] for p in res.pose_landmarks.landmark])
@@ -202,6 +211,7 @@ class PersonTracker:
     def _reset_graph(self):
         if self._graph is not None:
             self._graph.reset()
+            self._graph_fresh = True
 
 
 def find_people(rgb) -> list[Observation]:
