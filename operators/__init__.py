@@ -1,19 +1,16 @@
 """Scene building with bpy: the rig, poses and animation, imports and exports, and the Operator classes.
 
 May import bpy, mathutils and `inference` (through small functions; inference never imports this package).
-Knows nothing of images: it takes a body model and pose data.
+The scene-building modules (rig, pose, animate, export, photo_scene, pifu_scene) take body models and pose
+data and know nothing of images; the Operator classes (import_ops, export_ops, shape_ops) call inference for
+that and build through them.
 """
 
-_CLASSES = ()
+from .export_ops import CLASSES as _EXPORT_CLASSES
+from .import_ops import CLASSES as _IMPORT_CLASSES
+from .shape_ops import BODYRIG_OT_update_joints
 
-from .shape_ops import BODYRIG_OT_update_joints  # noqa: E402
-
-_CLASSES += (BODYRIG_OT_update_joints,)
-
-from .import_ops import CLASSES as _IMPORT_CLASSES  # noqa: E402
-from .export_ops import CLASSES as _EXPORT_CLASSES  # noqa: E402
-
-_CLASSES += _IMPORT_CLASSES + _EXPORT_CLASSES
+_CLASSES = (BODYRIG_OT_update_joints, *_IMPORT_CLASSES, *_EXPORT_CLASSES)
 
 
 def register():
