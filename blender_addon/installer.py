@@ -74,9 +74,21 @@ def remove_site_packages() -> None:
 
 
 def pip_command(requirements, target: str) -> list[str]:
-    """pip install with Blender's own Python into `target`."""
+    """pip install with Blender's own Python into `target`.
+
+    pip --target installs every dependency again, whatever Blender has; mediapipe and jax would bring a numpy
+    of their own choosing that could shadow Blender's and break modules built against it. So numpy is pinned
+    to the version Blender ships.
+    """
+    pins = []
+    try:
+        import numpy
+
+        pins.append(f"numpy=={numpy.__version__}")
+    except ImportError:
+        pass
     return [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-            "--upgrade", "--target", target, *requirements]
+            "--upgrade", "--target", target, *requirements, *pins]
 
 
 def run_pip(command, progress=None) -> str:

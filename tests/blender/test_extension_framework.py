@@ -115,8 +115,11 @@ def test_installer_shows_pips_own_error_text():
         run_pip([sys.executable, "-m", "pip", "install", "--no-index", "bodyrig-no-such-package"], lines.append)
     assert "No matching distribution found for bodyrig-no-such-package" in str(info.value)
     assert lines  # pip's lines were streamed as progress
+    import numpy
+
     cmd = pip_command(["torch"], "/tmp/target")
-    assert cmd[:3] == [sys.executable, "-m", "pip"] and cmd[-3:] == ["--target", "/tmp/target", "torch"]
+    assert cmd[:3] == [sys.executable, "-m", "pip"] and cmd[-4:-1] == ["--target", "/tmp/target", "torch"]
+    assert cmd[-1] == f"numpy=={numpy.__version__}"  # Blender's own numpy is kept, not shadowed
     status = {module: found for module, _, _, found in dependency_status()}
     assert status["torch"] and status["mediapipe"]  # this environment has them
 
