@@ -24,7 +24,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 import build_extension  # noqa: E402
 
 bpy_spec = importlib.util.find_spec("bpy")
-BLENDER_EXT = (Path(bpy_spec.origin).parent / "5.0/scripts/addons_core/bl_pkg/cli/blender_ext.py"
+# The wheel keeps Blender's scripts under a folder named for its version (4.2/, 5.0/, ...).
+BLENDER_EXT = (next(Path(bpy_spec.origin).parent.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"), None)
                if bpy_spec else None)
 needs_blender_ext = pytest.mark.skipif(BLENDER_EXT is None or not BLENDER_EXT.is_file(),
                                        reason="the bpy wheel's bl_pkg extension tool is not installed")
