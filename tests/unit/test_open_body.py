@@ -3,7 +3,6 @@ anatomy (heights, T-pose, facing), Anny's own skeleton on fresh phenotypes, and 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
