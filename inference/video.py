@@ -251,7 +251,7 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
     betas = fitted["betas"]
     if (~keep).any():  # long gaps: hold the timeline, interpolate, flag as neither detected nor filled
         pose, transl = interpolate_missing(pose, transl, det | filled)
-    rest_pelvis = _rest_pelvis(model, betas)
+    rest_pelvis = model.data.shaped(betas)[1][0]
     pose, transl = reframe(pose, transl, rest_pelvis)  # camera → world
     contact = None
     if temporal:
@@ -289,14 +289,6 @@ def _contacts(feet, fps) -> np.ndarray:
     calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
     calm[..., 1] -= np.percentile(feet[..., 1].min(axis=1), 5)  # floor at 0, as ground_and_unslide puts it
     return foot_contacts(calm, fps, height=CONTACT_HEIGHT, speed=CONTACT_SPEED)
-
-
-def _rest_pelvis(model, betas) -> np.ndarray:
-    import torch
-
-    with torch.no_grad():
-        out = model(np.zeros((1, 24, 3)), np.asarray(betas)[None], np.zeros((1, 3)))
-    return out.rest_joints[0, 0].double().cpu().numpy()
 
 
 def _joints(model, pose, betas, transl, batch: int = 256) -> np.ndarray:

@@ -68,15 +68,6 @@ def _check_file(path: str, kind: str):
     return bpy.path.abspath(path)
 
 
-def rest_pelvis(data, betas):
-    """The shaped body's rest pelvis [3] (J_regressor[0] · (v_template + shapedirs · betas)), numpy."""
-    import numpy as np
-
-    betas = np.asarray(betas, dtype=np.float64).ravel()[: data.shapedirs.shape[-1]]
-    verts = data.v_template + data.shapedirs[..., : len(betas)] @ betas
-    return np.asarray(data.J_regressor[0] @ verts).ravel()
-
-
 class _ImportBase(JobOperatorMixin, ImportHelper):
     bl_options = {"REGISTER", "UNDO"}
 
@@ -202,7 +193,8 @@ class BODYRIG_OT_import_motion(_ImportBase, bpy.types.Operator):
             if motion.metadata.get("frame") == "amass_z_up" and data is not None:
                 from inference.motion_io import amass_to_world
 
-                motion = amass_to_world(motion, rest_pelvis(data, motion.betas))
+                pelvis = data.shaped(motion.betas[: data.num_betas])[1][0]  # AMASS may carry 16 betas
+                motion = amass_to_world(motion, pelvis)
             return motion, data
 
         def finish(context, result):

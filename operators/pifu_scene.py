@@ -221,9 +221,7 @@ def _posed_body(character, data, betas, pose, transl):
 
     bones = character.armature.data.bones
     rest_joints = np.array([bones[n].head_local for n in SMPL_JOINT_NAMES], dtype=np.float64)
-    b = np.zeros(data.num_betas)
-    if betas is not None and len(betas):
-        b[: len(betas)] = np.asarray(betas, dtype=np.float64)[: data.num_betas]
+    b = data.padded_betas(None if betas is None else np.asarray(betas).reshape(-1)[: data.num_betas])
     out = BodyModel(data, dtype=torch.float64).forward(pose[None], b[None], transl[None])
     return rest_joints, out.vertices[0].numpy()
 

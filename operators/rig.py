@@ -68,16 +68,6 @@ def character_of(obj) -> Character:
     return Character(armature=arm, mesh=mesh, collection=arm.users_collection[0] if arm.users_collection else None)
 
 
-def _shaped(data, betas):
-    """Shaped template [V,3] and rest joints [24,3] (float64) for betas [K'] (missing ones are 0)."""
-    v = data.v_template.copy()
-    if betas is not None and len(betas):
-        b = np.zeros(data.num_betas)
-        b[: len(betas)] = betas
-        v += data.shapedirs @ b
-    return v, data.J_regressor @ v
-
-
 def _bone_lengths(joints):
     """Display length per bone: half the distance to the first child (leaves: 5 cm), clamped to 2–15 cm."""
     lengths = np.full(NUM_JOINTS, 0.05)
@@ -166,9 +156,7 @@ def _add_key(mesh_obj, name, co, lo, hi, value=0.0):
 
 
 def _add_shape_keys(mesh_obj, data, basis, betas) -> None:
-    b = np.zeros(data.num_betas)
-    if betas is not None:
-        b[: len(betas)] = betas
+    b = data.padded_betas(betas)
     for k in range(data.num_betas):
         r = float(min(10.0, max(SHAPE_SLIDER, math.ceil(abs(b[k])))))
         _add_key(mesh_obj, f"{SHAPE_PREFIX}{k:03d}", basis + data.shapedirs[:, :, k], -r, r, float(b[k]))
@@ -222,11 +210,7 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
     master collection). See the module docstring for the bone and axis conventions.
     """
     betas = None if betas is None else np.asarray(betas, dtype=np.float64).ravel()
-    if betas is not None and len(betas) > data.num_betas:
-        from inference.errors import BadInputError
-
-        raise BadInputError(f"{len(betas)} shape parameters given; the body model '{data.name}' has {data.num_betas}")
-    shaped, joints = _shaped(data, betas)
+    shaped, joints = data.shaped(betas)  # raises BadInputError for too many betas, before anything is made
     parent = collection or bpy.context.scene.collection
     coll = bpy.data.collections.new(name)
     parent.children.link(coll)

@@ -67,6 +67,22 @@ class BodyModelData:
         """The 24 SMPL joints, then the named extras in insertion order."""
         return SMPL_JOINT_NAMES + tuple(self.extra_vertex_ids)
 
+    def padded_betas(self, betas=None) -> np.ndarray:
+        """betas [K'] (K' ≤ K) → [K] float64, the missing ones 0; BadInputError when K' > K."""
+        b = np.zeros(self.num_betas)
+        if betas is not None:
+            given = np.asarray(betas, dtype=np.float64).reshape(-1)
+            if len(given) > self.num_betas:
+                raise BadInputError(f"{len(given)} shape parameters given; the body model '{self.name}' has "
+                                    f"{self.num_betas}")
+            b[: len(given)] = given
+        return b
+
+    def shaped(self, betas=None):
+        """(vertices [V,3], rest joints [24,3]) of the rest body shaped by betas [K'] (see padded_betas), float64."""
+        v = self.v_template + self.shapedirs @ self.padded_betas(betas)
+        return v, self.J_regressor @ v
+
     @property
     def has_pose_correctives(self) -> bool:
         return bool(np.any(self.posedirs != 0))

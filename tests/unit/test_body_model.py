@@ -149,3 +149,20 @@ def test_load_body_open_is_the_default(fresh_cache, monkeypatch):
     monkeypatch.setattr(inference.body, "open_body", fake, raising=False)
     a = load_body()
     assert a.num_betas == 2 and load_body("open") is a and load_body("") is a and len(calls) == 1
+
+
+def test_shaped_rest_body_matches_the_forward_and_pads_betas():
+    import torch
+
+    from inference.body import BodyModel
+    from inference.errors import BadInputError
+
+    data = tiny_model()
+    betas = np.array([0.7, -1.2, 0.3])
+    verts, joints = data.shaped(betas)
+    out = BodyModel(data, dtype=torch.float64).forward(np.zeros((1, 24, 3)), betas[None], np.zeros((1, 3)))
+    np.testing.assert_allclose(joints, out.rest_joints[0].numpy(), atol=1e-12)
+    np.testing.assert_allclose(verts, out.vertices[0].numpy(), atol=1e-12)  # zero pose: the rest body
+    assert data.padded_betas(betas).tolist() == [0.7, -1.2, 0.3] + [0.0] * (data.num_betas - 3)
+    with pytest.raises(BadInputError, match="shape parameters"):
+        data.padded_betas(np.zeros(data.num_betas + 1))
