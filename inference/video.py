@@ -299,10 +299,8 @@ def _joints(model, pose, betas, transl, batch: int = 256) -> np.ndarray:
     from .rotations import axis_angle_to_matrix
 
     dt = model.dtype
-    jr = model.J_regressor
+    rest = torch.as_tensor(model.data.shaped(betas)[1], dtype=dt, device=model.device)
     with torch.no_grad():
-        rest = jr @ model.v_template + torch.einsum("jv,vck,k->jc", jr, model.shapedirs,
-                                                    torch.as_tensor(betas, dtype=dt, device=model.device))
         out = []
         for s in range(0, len(pose), batch):
             rots = axis_angle_to_matrix(torch.as_tensor(pose[s:s + batch], dtype=dt, device=model.device))
