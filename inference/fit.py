@@ -222,6 +222,55 @@ def initial_translation(joints0, targets2d, weights, cam, depth_guess):
     return out
 
 
+def torso_depth(kmap, joints0, targets, fx) -> np.ndarray:
+    """A depth guess [B] (m): fx [B] px times the model's shoulder–hip length (joints0 [B,M,3], m, kmap order)
+    over the detected one (targets [B,M,≥2], px)."""
+    torso = [kmap.names.index(n) for n in _TORSO if n in kmap.names]
+    l3 = np.linalg.norm(joints0[:, torso[0]] - joints0[:, torso[2]], axis=-1)
+    l2 = np.linalg.norm(targets[:, torso[0], :2] - targets[:, torso[2], :2], axis=-1)
+    return np.asarray(fx) * l3 / np.maximum(l2, 1.0)
+
+
+class FrameTerms:
+    """The per-frame energy of the module docstring, shared by the photo fit and the video fit
+    (inference/sequence_fit.py): robust 2D reprojection, 3D bone directions, joint-angle limits, the pose
+    regulariser and the pull towards the initial pose. Shape terms are the caller's (per image or per video).
+
+    tgt [B,M,2] px, w2d [B,M], cam [B,4], scale [B] px (person size), body_init [B,23,3]; obs_dir [B,E,3] unit
+    bone directions from MediaPipe's world landmarks and w3d [B,E] their weights, or None for no 3D term.
+    """
+
+    def __init__(self, opt, kmap, tgt, w2d, cam, scale, body_init, obs_dir=None, w3d=None):
+        import torch
+
+        self.opt, self.tgt, self.w2d, self.cam, self.scale = opt, tgt, w2d, cam, scale
+        self.body_init, self.obs_dir, self.w3d = body_init, obs_dir, w3d
+        self.bones = torch.as_tensor(kmap.bones, device=tgt.device)
+        self.torso = torch.as_tensor([1.0 if n in _TORSO else 0.0 for n in kmap.names], dtype=tgt.dtype,
+                                     device=tgt.device)
+        self.lo, self.hi = angle_limit_bounds()
+
+    def __call__(self, joints, d_root, body, full: bool):
+        """joints [B,M,3] camera frame (kmap order), d_root [B,3], body [B,23,3] → energy [B]. Without `full`
+        only the torso counts (the first stage places the body before posing it)."""
+        import torch
+
+        opt, bones = self.opt, self.bones
+        res = (_project(joints, self.cam) - self.tgt) / self.scale[:, None, None]
+        w = self.w2d if full else self.w2d * self.torso
+        e2d = (w * geman_mcclure((res**2).sum(-1), opt.sigma)).sum(1) / w.sum(1).clamp(min=1e-6)
+        e = opt.w_kp2d * e2d / opt.sigma**2
+        if self.obs_dir is not None:
+            d = joints[:, bones[:, 1]] - joints[:, bones[:, 0]]
+            cos = (torch.nn.functional.normalize(d, dim=-1) * self.obs_dir).sum(-1)
+            wb = self.w3d if full else self.w3d * self.torso[bones[:, 0]] * self.torso[bones[:, 1]]
+            e = e + opt.w_bone3d * (wb * (1 - cos)).sum(1)
+        if full:
+            e = e + opt.w_limits * angle_limit_penalty(torch.cat([d_root[:, None] * 0, body], 1), self.lo, self.hi)
+            e = e + opt.w_pose * (body**2).sum((1, 2)) + opt.w_init * ((body - self.body_init) ** 2).sum((1, 2))
+        return e
+
+
 def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_betas=None, init_transl=None,
                   options: FitOptions | None = None, progress=None) -> FitResult:
     """Fit `model` (a BodyModel, on the device to use) to B images.
@@ -270,11 +319,7 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     if init_transl is None:
         with torch.no_grad():
             j0 = kj(axis_angle_to_matrix(t(pose0)), t(betas0), t(np.zeros((b, 3)))).cpu().numpy()
-        torso = [kmap.names.index(n) for n in _TORSO if n in kmap.names]
-        l3 = np.linalg.norm(j0[:, torso[0]] - j0[:, torso[2]], axis=-1)  # shoulder–hip length, m
-        l2 = np.linalg.norm(targets[:, torso[0], :2] - targets[:, torso[2], :2], axis=-1)
-        depth = cam[:, 0] * l3 / np.maximum(l2, 1.0)
-        transl0 = initial_translation(j0, targets[..., :2], conf, cam, depth)
+        transl0 = initial_translation(j0, targets[..., :2], conf, cam, torso_depth(kmap, j0, targets, cam[:, 0]))
     else:
         transl0 = np.asarray(init_transl, dtype=np.float64).reshape(b, 3)
 
@@ -283,37 +328,21 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     betas = t(betas0).clone().requires_grad_(True)
     transl = t(transl0).clone().requires_grad_(True)
     body_init = t(pose0[:, 1:])
-    tgt, w2d, camt = t(targets[..., :2]), t(conf), t(cam)
-    scale = t(box)
-    lo, hi = angle_limit_bounds()
-    bones = torch.as_tensor(kmap.bones, device=dev)
+    obs_dir = w3d = None
     if world is not None and len(kmap.bones):
         wt = kmap.targets_from_mediapipe(np.asarray(world, dtype=np.float64).reshape(b, 33, -1)[..., :3])
         wvis = kmap.targets_from_mediapipe(kp)[..., 2]
         obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
         obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
         w3d = t(np.minimum(wvis[:, kmap.bones[:, 0]], wvis[:, kmap.bones[:, 1]]))
-    else:
-        obs_dir = None
-    torso_mask = t([1.0 if n in _TORSO else 0.0 for n in kmap.names])
+    terms = FrameTerms(opt, kmap, t(targets[..., :2]), t(conf), t(cam), t(box), body_init, obs_dir, w3d)
 
     def energy(full: bool):
         r0 = r_init @ axis_angle_to_matrix(d_root)
         rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)
         joints = kj(rots, betas, transl)
-        res = (_project(joints, camt) - tgt) / scale[:, None, None]
-        w = w2d if full else w2d * torso_mask
-        e2d = (w * geman_mcclure((res**2).sum(-1), opt.sigma)).sum(1) / w.sum(1).clamp(min=1e-6)
-        e = opt.w_kp2d * e2d / opt.sigma**2
-        if obs_dir is not None:
-            d = joints[:, bones[:, 1]] - joints[:, bones[:, 0]]
-            cos = (torch.nn.functional.normalize(d, dim=-1) * obs_dir).sum(-1)
-            wb = w3d if full else w3d * torso_mask[bones[:, 0]] * torso_mask[bones[:, 1]]
-            e = e + opt.w_bone3d * (wb * (1 - cos)).sum(1)
+        e = terms(joints, d_root, body, full)
         if full:
-            pose_full = torch.cat([d_root[:, None] * 0, body], 1)
-            e = e + opt.w_limits * angle_limit_penalty(pose_full, lo, hi)
-            e = e + opt.w_pose * (body**2).sum((1, 2)) + opt.w_init * ((body - body_init) ** 2).sum((1, 2))
             e = e + opt.w_shape * (betas**2).sum(1)
         return e, joints
 
@@ -337,7 +366,7 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
         e, joints = energy(True)
         root = matrix_to_axis_angle(r_init @ axis_angle_to_matrix(d_root))
         pose = torch.cat([root[:, None], body], 1)
-        j2d = _project(joints, camt)
+        j2d = _project(joints, terms.cam)
     if progress is not None:
         progress(1.0)
     n = lambda x: x.detach().double().cpu().numpy()  # noqa: E731

@@ -72,8 +72,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     import torch
     from smplx.lbs import batch_rigid_transform
 
-    from .fit import (_TORSO, FitOptions, KeypointJoints, _Adam, _project, angle_limit_bounds,
-                      angle_limit_penalty, geman_mcclure, initial_translation)
+    from .fit import FitOptions, FrameTerms, KeypointJoints, _Adam, initial_translation, torso_depth
     from .init_pose import pose_from_world_landmarks
     from .keypoint_map import KeypointMap
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
@@ -119,12 +118,8 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     if init_transl is None:
         with torch.no_grad():
             j0 = kj(axis_angle_to_matrix(t(pose0)), t(np.tile(betas0, (n, 1))), t(np.zeros((n, 3)))).cpu().numpy()
-        torso = [kmap.names.index(nm) for nm in _TORSO if nm in kmap.names]
-        l3 = np.linalg.norm(j0[:, torso[0]] - j0[:, torso[2]], axis=-1)
-        l2 = np.linalg.norm(targets[:, torso[0], :2] - targets[:, torso[2], :2], axis=-1)
-        depth = cams[:, 0] * l3 / np.maximum(l2, 1.0)
         transl0 = initial_translation(j0, targets[..., :2], np.maximum(conf, 1e-9 * observed[:, None]), cams,
-                                      depth)
+                                      torso_depth(kmap, j0, targets, cams[:, 0]))
         transl0 = _interp_known(transl0, observed)
     else:
         transl0 = np.asarray(init_transl, dtype=np.float64).reshape(n, 3)
@@ -137,15 +132,12 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     betas_ref = t(betas0[None])
     w_prev = so.w_betas_prev if betas is not None else 0.0  # the first chunk finds the shape
     transl = t(transl0).clone().requires_grad_(True)
-    tgt, w2d, camt, scale = t(targets[..., :2]), t(conf), t(cams), t(box)
-    lo, hi = angle_limit_bounds()
-    bones = torch.as_tensor(kmap.bones, device=dev)
     wt = kmap.targets_from_mediapipe(world)
     obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
     obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
     vis = targets[..., 2] * observed[:, None]
     w3d = t(np.minimum(vis[:, kmap.bones[:, 0]], vis[:, kmap.bones[:, 1]]))
-    torso_mask = t([1.0 if nm in _TORSO else 0.0 for nm in kmap.names])
+    terms = FrameTerms(fo, kmap, t(targets[..., :2]), t(conf), t(cams), t(box), body_init, obs_dir, w3d)
     rate = (fps / 30.0) ** 2  # differences per frame → per 1/30 s: weights independent of the frame rate
     if prev is not None:
         prev_rot = axis_angle_to_matrix(t(np.asarray(prev[0], dtype=np.float64)))[None]
@@ -162,17 +154,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
         rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)  # [N,24,3,3]
         bt = betas_p.expand(n, -1)
         joints = kj(rots, bt, transl)
-        res = (_project(joints, camt) - tgt) / scale[:, None, None]
-        w = w2d if full else w2d * torso_mask
-        e2d = (w * geman_mcclure((res**2).sum(-1), fo.sigma)).sum(1) / w.sum(1).clamp(min=1e-6)
-        e = fo.w_kp2d * e2d / fo.sigma**2
-        d = joints[:, bones[:, 1]] - joints[:, bones[:, 0]]
-        cos = (torch.nn.functional.normalize(d, dim=-1) * obs_dir).sum(-1)
-        wb = w3d if full else w3d * torso_mask[bones[:, 0]] * torso_mask[bones[:, 1]]
-        e = e + fo.w_bone3d * (wb * (1 - cos)).sum(1)
-        if full:
-            e = e + fo.w_limits * angle_limit_penalty(torch.cat([d_root[:, None] * 0, body], 1), lo, hi)
-            e = e + fo.w_pose * (body**2).sum((1, 2)) + fo.w_init * ((body - body_init) ** 2).sum((1, 2))
+        e = terms(joints, d_root, body, full)
         total = e.sum()
         if full:
             total = total + fo.w_shape * (betas_p**2).sum() * n + w_prev * ((betas_p - betas_ref) ** 2).sum() * n
