@@ -85,7 +85,7 @@ def test_video_speed_720p(tmp_path):
 @pytest.mark.parametrize("name", ["plain", "textured"])
 def test_video_accuracy(name):
     from inference import motion_metrics as mm
-    from inference.photo import _body_model
+    from inference.body import body_model
     from inference.video import _joints, fit_video
 
     clip = DATA / "gt_plain.mp4" if name == "plain" else TEXTURED
@@ -93,7 +93,7 @@ def test_video_accuracy(name):
         pytest.skip(f"{clip} not rendered (scripts/render_gt_video.py --only textured --out {clip.parent})")
     gt = np.load(DATA / "gt_motion.npz")
     data = _body()
-    model = _body_model(data, "cpu")
+    model = body_model(data, "cpu")
     gj = _joints(model, gt["pose"], gt["betas"], gt["transl"])
     print(f"\n{name}: truth's own jitter {mm.jitter(gj, 30.0):.2f} m/s^2")
     for temporal in (True, False):

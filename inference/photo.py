@@ -7,39 +7,9 @@ checkpoint exit 2 with one line on stderr.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
-
-_MODELS: dict = {}
-_LOCK = threading.Lock()
-
-
-def _body_model(data, device):
-    """A BodyModel for `data` on `device`, kept between calls (keyed by the data object and the device)."""
-    from .body import BodyModel
-
-    key = (id(data), str(device))
-    with _LOCK:
-        hit = _MODELS.get(key)
-        if hit is not None and hit.data is data:
-            return hit
-        model = BodyModel(data, device=device)
-        if len(_MODELS) >= 4:
-            _MODELS.pop(next(iter(_MODELS)))
-        _MODELS[key] = model
-        return model
-
-
-def _body_label(body) -> str:
-    if body is None or body == "open":
-        return "open"
-    if isinstance(body, str) and body == "tiny":
-        return "tiny"
-    name = getattr(body, "name", None)
-    return str(name if name is not None else body)
-
 
 def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
     """Fit the body model to the most prominent person in one photo → inference.results.BodyFit.
@@ -51,7 +21,7 @@ def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
     Camera: focal length from EXIF, else the image diagonal (53° diagonal FOV); principal point at the centre.
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError.
     """
-    from .body.load import load_body
+    from .body.load import body_label, body_model, load_body
     from .detect import detect_person
     from .device import resolve_device
     from .fit import default_focal, fit_keypoints
@@ -73,7 +43,7 @@ def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
     t0 = time.perf_counter()
     dev = resolve_device(device)
     data = load_body(body)
-    model = _body_model(data, dev)
+    model = body_model(data, dev)
     timings["body"] = time.perf_counter() - t0
 
     h, w = img.rgb.shape[:2]
@@ -112,7 +82,7 @@ def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
     return BodyFit(
         pose=res.pose[0], betas=res.betas[0], transl=res.transl[0],
         camera={"fx": focal, "fy": focal, "cx": w / 2.0, "cy": h / 2.0, "width": float(w), "height": float(h)},
-        joints3d=joints3d, keypoints2d=kp, rest_pelvis=rest_pelvis, body_model=_body_label(body),
+        joints3d=joints3d, keypoints2d=kp, rest_pelvis=rest_pelvis, body_model=body_label(body),
         timings=timings, image=str(img.path) if img.path is not None else None,
         notes=list(getattr(det, "notes", []) or []),
     )

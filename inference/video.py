@@ -92,7 +92,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     from .errors import BadInputError, NoPersonError
     from .fit import FitOptions, default_focal
     from .frames import FrameReadError, open_frames
-    from .photo import _body_label, _body_model
+    from .body.load import body_label, body_model
     from .track import PersonTracker
 
     if not 0.0 <= smooth <= 1.0:
@@ -107,7 +107,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     fps = info.fps / stride
     dev = resolve_device(device)
     data = load_body(body)
-    model = _body_model(data, dev)
+    model = body_model(data, dev)
     if checkpoint:
         from .hmr import load_hmr
 
@@ -206,7 +206,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         raise NoPersonError(f"no person found in {info.path.name} ({len(recs)} frames looked at)")
     motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes, info,
                      stride, partial=stop[0] if stop else None)
-    motion.body_model = _body_label(body)
+    motion.body_model = body_label(body)
     if stop is not None:
         raise VideoStopped(f"{stop[0]}; kept the {motion.num_frames} frames before it", stop[1], motion)
     return motion
@@ -271,10 +271,10 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
         meta["foot_contact_fraction"] = float(contact.mean())
     if partial:
         meta["incomplete"] = partial
-    from .photo import _body_label
+    from .body.load import body_label
 
     return MotionFit(pose=pose, transl=transl, betas=betas, fps=fps, detected=det, filled=filled,
-                     body_model=_body_label(body), metadata=meta)
+                     body_model=body_label(body), metadata=meta)
 
 
 def _contacts(feet, fps) -> np.ndarray:

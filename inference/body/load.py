@@ -16,6 +16,7 @@ from .model import BodyModelData
 
 _CACHE: dict = {}
 _LOCK = threading.Lock()
+_MODELS: dict = {}  # BodyModel per (data, device): the tensors on the device, kept between calls
 
 
 def _key(spec) -> tuple:
@@ -80,3 +81,29 @@ def clear_body_cache() -> None:
     """Forget every cached model (tests; after rebuilding the open body)."""
     with _LOCK:
         _CACHE.clear()
+
+
+def body_model(data: BodyModelData, device):
+    """A BodyModel (torch) for `data` on `device`, kept between calls (the last few data/device pairs)."""
+    from .model import BodyModel
+
+    key = (id(data), str(device))
+    with _LOCK:
+        hit = _MODELS.get(key)
+        if hit is not None and hit.data is data:
+            return hit
+        model = BodyModel(data, device=device)
+        if len(_MODELS) >= 4:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[key] = model
+        return model
+
+
+def body_label(body) -> str:
+    """How results name the body they were fitted with: "open", "tiny", a model's name or a file path."""
+    if body is None or body == "open":
+        return "open"
+    if isinstance(body, str) and body == "tiny":
+        return "tiny"
+    name = getattr(body, "name", None)
+    return str(name if name is not None else body)

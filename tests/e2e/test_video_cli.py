@@ -110,12 +110,12 @@ def _open_body():
 def test_recovers_the_rendered_motion(tmp_path):
     """Loose bounds on the known motion (bench/RESULTS.md has the numbers; raw per-frame fitting there too)."""
     from inference import motion_metrics as mm
-    from inference.photo import _body_model
+    from inference.body import body_model
     from inference.video import _joints, fit_video
 
     data = _open_body()
     gt = np.load(DATA / "gt_motion.npz")
-    model = _body_model(data, "cpu")
+    model = body_model(data, "cpu")
     m = fit_video(CLIP, body=data, device="cpu")
     assert m.num_frames == len(gt["pose"]) and m.detected.all()
     pj = _joints(model, m.pose, m.betas, m.transl)
