@@ -5,6 +5,7 @@ and Ctrl-C keep what was done (exit 1 / 130); bad input and no person exit 2 wit
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,10 +154,13 @@ def test_ctrl_c_writes_what_was_done_and_exits_130(tmp_path):
     seen = []
     fitted = threading.Event()
 
+    # tqdm draws "fit:   0%| 0/N" before anything is fitted: wait until the bar counts fitted frames.
+    progress = re.compile(rb"fit:\s*\d+%\|[^|]*\|\s*[1-9]\d*/")
+
     def read():
         for chunk in iter(lambda: proc.stderr.read(64), b""):
             seen.append(chunk)
-            if b"fit" in b"".join(seen[-3:]):
+            if progress.search(b"".join(seen[-4:])):
                 fitted.set()
 
     reader = threading.Thread(target=read, daemon=True)
