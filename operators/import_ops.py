@@ -8,7 +8,6 @@ imported only when an operator runs.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import os
 
@@ -30,14 +29,6 @@ _GENDER = EnumProperty(
     items=(("NEUTRAL", "Neutral", ""), ("MALE", "Male", ""), ("FEMALE", "Female", "")), default="NEUTRAL")
 
 
-def backend_available(module: str) -> bool:
-    """True when `inference.<module>` exists in this installation (some backends land later)."""
-    try:
-        return importlib.util.find_spec(f"inference.{module}") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def call_with_progress(fn, *args, progress=None, **kwargs):
     """Call `fn`, passing `progress` only when it accepts one."""
     try:
@@ -47,13 +38,6 @@ def call_with_progress(fn, *args, progress=None, **kwargs):
     if progress is not None and ("progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())):
         kwargs["progress"] = progress
     return fn(*args, **kwargs)
-
-
-def not_available(what: str, module: str):
-    from inference.errors import BodyRigError
-
-    return BodyRigError(f"{what} is not available yet in this version of BodyRig "
-                         f"(its backend inference.{module} is not installed)")
 
 
 def _name_from(path: str) -> str:
@@ -136,8 +120,6 @@ class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
     shape_keys: BoolProperty(name="Shape Keys", description="Shape as editable shape keys", default=False)
 
     def plan(self, context):
-        if not backend_available("video"):
-            raise not_available("Video import", "video")
         path = _check_file(self.filepath, "video")
         s = self.settings
 
@@ -228,8 +210,6 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
                        default=True)
 
     def plan(self, context):
-        if not backend_available("pifu.reconstruct"):
-            raise not_available("PIFu import", "pifu.reconstruct")
         from inference.errors import ModelFileError
 
         path = _check_file(self.filepath, "photo")

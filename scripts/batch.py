@@ -179,15 +179,8 @@ def process_photo(path: Path, targets: dict, opts, watch) -> None:
 
 
 def process_video(path: Path, targets: dict, opts, watch) -> None:
-    import importlib.util
-
-    from inference.errors import BadInputError
-
-    if importlib.util.find_spec("inference.video") is None:
-        raise BadInputError(f"{path.name}: video input is not supported by this version of BodyRig yet")
-    from inference.video import fit_video  # the Video issue's API
-
     from inference.body import load_body
+    from inference.video import fit_video
 
     with watch("fit"):
         motion = fit_video(path, body=opts["body"], checkpoint=opts["checkpoint"], device=opts["device"])

@@ -24,10 +24,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
-# Built assets (the open body) go to the cache; each builder is instant when its cache is there.
-if .venv/bin/python -m inference body --help 2>/dev/null | grep -q ' open '; then
-  .venv/bin/python -m inference body open --quiet >/dev/null
-fi
+# Built assets (the open body) go to the cache; the builder is instant when its cache is there.
+.venv/bin/python -m inference body open --quiet >/dev/null
 # The Khronos glTF validator (used by the export tests), pinned, installed once into .venv/node when npm exists.
 if command -v npm >/dev/null 2>&1 && [ ! -f .venv/node/node_modules/gltf-validator/package.json ]; then
   echo "[setup] installing gltf-validator into .venv/node" >&2

@@ -141,10 +141,6 @@ def _():
 
 @step("import_photo")
 def _():
-    import importlib.util
-
-    if importlib.util.find_spec("inference.photo") is None:
-        return {"skipped": "inference.photo is not in the build yet"}
     bpy.ops.wm.read_homefile(use_empty=True)
     photo = os.path.join(os.path.dirname(sys.modules["inference"].__file__), "..", "data", "sample_photo.jpg")
     result, error = run_op(bpy.ops.bodyrig.import_photo, filepath=os.path.abspath(photo))
