@@ -8,7 +8,6 @@ imported only when an operator runs.
 
 from __future__ import annotations
 
-import inspect
 import os
 
 import bpy
@@ -29,15 +28,9 @@ _GENDER = EnumProperty(
     items=(("NEUTRAL", "Neutral", ""), ("MALE", "Male", ""), ("FEMALE", "Female", "")), default="NEUTRAL")
 
 
-def call_with_progress(fn, *args, progress=None, **kwargs):
-    """Call `fn`, passing `progress` only when it accepts one."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        params = {}
-    if progress is not None and ("progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())):
-        kwargs["progress"] = progress
-    return fn(*args, **kwargs)
+def frames_progress(progress):
+    """Adapt a Job's progress(fraction, message) to fit_video's progress(frames done, frames total, stage)."""
+    return lambda done, total, stage: progress(done / max(total, 1), f"{stage}: {done}/{total} frames")
 
 
 def _name_from(path: str) -> str:
@@ -90,8 +83,7 @@ class BODYRIG_OT_import_photo(_ImportBase, bpy.types.Operator):
 
             progress(0.0, "loading the body model")
             data = load_body(s["body"])
-            fit = call_with_progress(fit_image, path, body=data, checkpoint=s["checkpoint"], device=s["device"],
-                                     progress=progress)
+            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"], progress=progress)
             return fit, data
 
         def finish(context, result):
@@ -129,8 +121,8 @@ class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
 
             progress(0.0, "loading the body model")
             data = load_body(s["body"])
-            motion = call_with_progress(fit_video, path, body=data, checkpoint=s["checkpoint"],
-                                        device=s["device"], progress=progress)
+            motion = fit_video(path, body=data, checkpoint=s["checkpoint"], device=s["device"],
+                               progress=frames_progress(progress))
             return motion, data
 
         def finish(context, result):
@@ -224,7 +216,7 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
 
             progress(0.0, "fitting the body")
             data = load_body(s["body"])
-            fit = call_with_progress(fit_image, path, body=data, checkpoint=s["checkpoint"], device=s["device"])
+            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"])
             progress(0.3, "reconstructing the clothed surface")
             mesh = reconstruct(path, s["pifu_net_G"], s["pifu_net_C"], device=s["device"])
             return fit, data, mesh
