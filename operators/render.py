@@ -25,8 +25,8 @@ def setup_cycles(scene, samples: int = 16, transparent: bool = True, device: str
     scene.render.image_settings.color_mode = "RGBA" if transparent else "RGB"
 
 
-def add_three_point_light(collection, target, distance: float = 4.0, name: str = "BodyRigLight"):
-    """A key sun and a soft world colour: readable shading without tuning per scene."""
+def add_key_light(collection, name: str = "BodyRigLight"):
+    """A key sun and a soft grey world: readable shading wherever the subject stands (a sun has no position)."""
     sun = bpy.data.lights.new(f"{name}_key", type="SUN")
     sun.energy = 3.0
     obj = bpy.data.objects.new(sun.name, sun)

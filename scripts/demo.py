@@ -24,7 +24,7 @@ def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
     from inference.images import load_image
     from inference.photo import fit_image
     from operators.photo_scene import character_from_fit, save_blend
-    from operators.render import (add_orbit_camera, add_three_point_light, composite_over, render_png,
+    from operators.render import (add_key_light, add_orbit_camera, composite_over, render_png,
                                   setup_cycles, side_by_side)
 
     image = load_image(photo)
@@ -33,7 +33,7 @@ def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
         print(f"note: {note}")
     bpy.ops.wm.read_factory_settings(use_empty=True)
     character = character_from_fit(fit, load_body(body), name="Character")
-    add_three_point_light(character.collection, character.mesh)
+    add_key_light(character.collection)
     out_dir.mkdir(parents=True, exist_ok=True)
     fit.save_json(out_dir / "character.json")
     blend = save_blend(out_dir / "character.blend")

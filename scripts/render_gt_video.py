@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     from inference.body.load import load_body
     from inference.fit import default_focal
     from operators.animate import animate
-    from operators.render import add_three_point_light, setup_cycles
+    from operators.render import add_key_light, setup_cycles
     from operators.rig import build_character
 
     out = Path(args.out)
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     cam.rotation_euler = (math.pi / 2, 0.0, 0.0)  # level, looking along +Y
     char.collection.objects.link(cam)
     scene.camera = cam
-    add_three_point_light(char.collection, char.armature)
+    add_key_light(char.collection)
     setup_cycles(scene, samples=args.samples, transparent=False)
     scene.render.resolution_x, scene.render.resolution_y = w, h
     scene.render.resolution_percentage = 100

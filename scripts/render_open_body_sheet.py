@@ -83,7 +83,7 @@ def build_scene(data, spacing: float = 2.0):
     import math
 
     from inference.body import BodyModel
-    from operators.render import add_three_point_light
+    from operators.render import add_key_light
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -118,7 +118,7 @@ def build_scene(data, spacing: float = 2.0):
     cam.location = (4.2, -9.1, 0.15)
     scene.collection.objects.link(cam)
     scene.camera = cam
-    add_three_point_light(scene.collection, None)
+    add_key_light(scene.collection)
     return scene
 
 

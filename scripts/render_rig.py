@@ -9,7 +9,6 @@ each rendered from the front (Blender -Y, the body's face) and the left side (+X
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def main(argv=None) -> int:
 
     from inference.body.load import load_body
     from operators.pose import set_pose
-    from operators.render import add_three_point_light, render_png, setup_cycles
+    from operators.render import add_key_light, render_png, setup_cycles
     from operators.rig import build_character
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -79,7 +78,7 @@ def main(argv=None) -> int:
     floor = bpy.data.objects.new("Floor", bpy.data.meshes.new("Floor"))
     floor.data.from_pydata([(-3, -3, 0), (3, -3, 0), (3, 3, 0), (-3, 3, 0)], [], [(0, 1, 2, 3)])
     char.collection.objects.link(floor)
-    add_three_point_light(char.collection, char.armature)
+    add_key_light(char.collection)
     cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
     cam.data.lens = 50
     char.collection.objects.link(cam)

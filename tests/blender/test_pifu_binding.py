@@ -271,7 +271,7 @@ def test_render_bound_clothes():
     from operators.photo_scene import add_photo_camera, body_material
     from operators.pifu_scene import import_pifu_mesh
     from operators.pose import set_pose
-    from operators.render import add_three_point_light, render_png, setup_cycles
+    from operators.render import add_key_light, render_png, setup_cycles
 
     try:
         data = open_body_data()
@@ -296,7 +296,7 @@ def test_render_bound_clothes():
     pose[1], pose[4] = [-0.7, 0, 0], [1.1, 0, 0]  # a step: left hip and knee bent
     set_pose(character, pose, fit.world()[1])
     add_photo_camera(character.collection, fit.camera)
-    add_three_point_light(character.collection, obj)
+    add_key_light(character.collection)
     scene = bpy.context.scene
     setup_cycles(scene, samples=8, transparent=False)
     scene.render.resolution_percentage = 40
