@@ -22,7 +22,6 @@ from .camera import default_focal
 from .errors import BadInputError, ModelFileError
 
 CROP_SIZE = 224
-CROP_FOCAL = 5000.0  # px on the 224 crop, SPIN's constant
 BOX_RESCALE = 1.2
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
