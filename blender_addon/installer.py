@@ -16,7 +16,7 @@ import sys
 
 import bpy
 
-from . import root_package, sibling
+from . import root_package
 
 # (import name, pip requirement, what it is for). numpy comes with Blender.
 DEPENDENCIES = (
@@ -96,7 +96,7 @@ def run_pip(command, progress=None) -> str:
 
     Raises BodyRigError with pip's error lines (its exact text) when pip fails or is missing.
     """
-    from inference.errors import BodyRigError
+    from ..inference.errors import BodyRigError
 
     lines = []
     env = dict(os.environ, PYTHONNOUSERSITE="1")
@@ -137,7 +137,8 @@ class BODYRIG_OT_install_dependencies(bpy.types.Operator):
     bl_options = {"REGISTER", "INTERNAL"}
 
     def execute(self, context):
-        modal = sibling("operators.modal")
+        from ..operators import modal
+
         Job, has_window = modal.Job, modal.has_window
 
         requirements = missing_requirements()
@@ -165,12 +166,14 @@ class BODYRIG_OT_install_dependencies(bpy.types.Operator):
         return {"FINISHED"}
 
     def _conclude(self, job):
-        from inference.errors import BodyRigError
+        from ..inference.errors import BodyRigError
 
         ok = _finish(job)
         if not ok:
             if not isinstance(job.error, BodyRigError):
-                return sibling("operators.staging").report_failure(self, job.error)
+                from ..operators.staging import report_failure
+
+                return report_failure(self, job.error)
             self.report({"ERROR"}, _state["error"])
             return {"CANCELLED"}
         self.report({"INFO"}, _state["done"])
