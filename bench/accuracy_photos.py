@@ -59,11 +59,9 @@ def fitted_coco_2d(fit, body_data):
     out = model(fit.pose[None], fit.betas[None], fit.transl[None])
     joints = out.joints[0].detach().double().numpy()
     idx = KeypointMap(body_data.joint_names).coco_joint_index()
-    c = fit.camera
     p = np.full((17, 2), np.nan)
     have = idx >= 0
-    j = joints[idx[have]]
-    p[have] = np.stack([c["fx"] * j[:, 0] / j[:, 2] + c["cx"], c["fy"] * j[:, 1] / j[:, 2] + c["cy"]], 1)
+    p[have] = fit.camera.project(joints[idx[have]])
     return p, out.vertices[0].detach().double().numpy(), joints
 
 
@@ -72,9 +70,8 @@ def draw_overlay(rgb, fit, body_data, vertices, joints, annotation=None):
     (green) and, when given, the COCO annotation (red crosses). Returns an RGB uint8 image."""
     import cv2
 
-    c = fit.camera
     v = vertices
-    uv = np.stack([c["fx"] * v[:, 0] / v[:, 2] + c["cx"], c["fy"] * v[:, 1] / v[:, 2] + c["cy"]], 1)
+    uv = fit.camera.project(v)
     faces = body_data.f
     depth = v[faces, 2].mean(1)
     tri = v[faces]

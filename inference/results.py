@@ -12,7 +12,7 @@ Poses are SMPL axis-angles [24,3] (joint 0 = global orientation about the rest p
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class BodyFit:
     """One person fitted in one photo. Arrays are numpy float64.
 
     pose [24,3] and transl [3] are in the CAMERA frame; `world()` gives them in the world frame.
-    camera: fx, fy, cx, cy (pixels), width, height. joints3d [24,3]: camera frame, metres.
+    camera: an inference.camera.PinholeCamera (a dict with its six keys is converted). joints3d [24,3]: camera frame, metres.
     keypoints2d [33,3]: MediaPipe's landmarks in image pixels (x, y, visibility).
     rest_pelvis [3]: the shaped body's rest pelvis (needed to re-frame the pose).
     """
@@ -60,6 +60,12 @@ class BodyFit:
     image: str | None = None
     notes: list = field(default_factory=list)
 
+    def __post_init__(self):
+        from .camera import PinholeCamera
+
+        if not isinstance(self.camera, PinholeCamera):
+            self.camera = PinholeCamera.from_dict(self.camera)
+
     def world(self):
         """(pose [24,3], transl [3]) in the world frame (Y up, the camera at the origin looking along -Z)."""
         return reframe(self.pose, self.transl, self.rest_pelvis)
@@ -69,7 +75,7 @@ class BodyFit:
             "pose": np.asarray(self.pose).tolist(),
             "betas": np.asarray(self.betas).tolist(),
             "transl": np.asarray(self.transl).tolist(),
-            "camera": {k: float(v) for k, v in self.camera.items()},
+            "camera": self.camera.as_dict(),
             "joints3d": {n: np.asarray(p).tolist() for n, p in zip(SMPL_JOINT_NAMES, self.joints3d)},
             "keypoints2d": np.asarray(self.keypoints2d).tolist(),
             "rest_pelvis": np.asarray(self.rest_pelvis).tolist(),
@@ -127,6 +133,3 @@ class MotionFit:
     @property
     def num_frames(self) -> int:
         return len(self.pose)
-
-    def as_dict(self) -> dict:
-        return asdict(self)

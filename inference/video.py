@@ -349,10 +349,12 @@ def run(args) -> int:
         save_motion(motion, args.out)
         print(f"{why}; wrote the {motion.num_frames} frames fitted so far to {args.out}", file=sys.stderr)
 
+    from .pipeline import Settings, video_motion
+
+    settings = Settings(body=args.body, checkpoint=args.checkpoint, device=args.device, start=args.start,
+                        end=args.end, stride=args.stride, smooth=args.smooth, person=args.person)
     try:
-        motion = fit_video(args.video, body=args.body, checkpoint=args.checkpoint, device=args.device,
-                           start=args.start, end=args.end, stride=args.stride, smooth=args.smooth,
-                           person=args.person, progress=progress)
+        motion = video_motion(args.video, settings, progress=progress).motion
     except VideoStopped as exc:
         if bar is not None:
             bar.close()

@@ -16,6 +16,9 @@ _CLASSES = (BODYRIG_OT_update_joints, *_IMPORT_CLASSES, *_EXPORT_CLASSES)
 def register():
     import bpy
 
+    from . import character_props
+
+    character_props.register()
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
 
@@ -23,5 +26,8 @@ def register():
 def unregister():
     import bpy
 
+    from . import character_props
+
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)
+    character_props.unregister()

@@ -1,7 +1,7 @@
 """File > Export: the selected BodyRig character to FBX, glTF binary, BVH (operators/export.py) or a motion .npz.
 
 The .npz is our AMASS-style motion file (inference/motion_io): the armature's pose read back at every frame of
-its action (or the current pose when it has none), with the shape stored on the armature at import.
+its action (or the current pose when it has none), with the shape every BodyRig character carries (operators/character_props.py).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def motion_from_armature(arm, scene):
 
     from ..inference.results import MotionFit
 
-    from .import_ops import PROP_BETAS
+    from .character_props import read_betas, read_body_label
     from .pose import read_pose
 
     action = arm.animation_data.action if arm.animation_data else None
@@ -57,10 +57,10 @@ def motion_from_armature(arm, scene):
         poses = [read_pose(arm, frame=f) for f in frames]
     finally:
         scene.frame_set(current)
-    betas = np.asarray(arm.get(PROP_BETAS, np.zeros(10)), dtype=np.float64)
+    betas = read_betas(arm)
     fps = scene.render.fps / scene.render.fps_base
     return MotionFit(pose=np.stack([p for p, _ in poses]), transl=np.stack([t for _, t in poses]), betas=betas,
-                     fps=fps, metadata={"source": f"Blender armature {arm.name}"})
+                     fps=fps, body_model=read_body_label(arm), metadata={"source": f"Blender armature {arm.name}"})
 
 
 class BODYRIG_OT_export(bpy.types.Operator, ExportHelper):

@@ -21,16 +21,10 @@ from .staging import report_failure, run_staged
 PHOTO_GLOB = "*.jpg;*.jpeg;*.png;*.webp;*.bmp;*.tif;*.tiff"
 VIDEO_GLOB = "*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v"
 MOTION_GLOB = "*.npz;*.smpl"
-PROP_BETAS = "bodyrig_betas"  # on the armature object: the shape, for exporting motions later
 
 _GENDER = EnumProperty(
     name="Gender", description="Which SMPL file to use when the body model is SMPL (the open body is neutral)",
     items=(("NEUTRAL", "Neutral", ""), ("MALE", "Male", ""), ("FEMALE", "Female", "")), default="NEUTRAL")
-
-
-def frames_progress(progress):
-    """Adapt a Job's progress(fraction, message) to fit_video's progress(frames done, frames total, stage)."""
-    return lambda done, total, stage: progress(done / max(total, 1), f"{stage}: {done}/{total} frames")
 
 
 def _name_from(path: str) -> str:
@@ -78,22 +72,16 @@ class BODYRIG_OT_import_photo(_ImportBase, bpy.types.Operator):
         s = self.settings
 
         def work(progress):
-            from ..inference.body import load_body
-            from ..inference.photo import fit_image
+            from ..inference.pipeline import fit_photo
 
-            progress(0.0, "loading the body model")
-            data = load_body(s["body"])
-            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"], progress=progress)
-            return fit, data
+            return fit_photo(path, s, progress=progress)
 
         def finish(context, result):
-            fit, data = result
-
             def build():
                 from .photo_scene import character_from_fit
 
-                character = character_from_fit(fit, data, name=_name_from(path), with_camera=self.add_camera)
-                character.armature[PROP_BETAS] = [float(b) for b in fit.betas]
+                character = character_from_fit(result.fit, result.body, name=_name_from(path),
+                                               with_camera=self.add_camera)
                 _select(context, character.armature)
                 self.report({"INFO"}, f"BodyRig: character '{character.armature.name}' from {os.path.basename(path)}")
 
@@ -116,18 +104,13 @@ class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
         s = self.settings
 
         def work(progress):
-            from ..inference.body import load_body
-            from ..inference.video import fit_video
+            from ..inference.pipeline import frames_progress, video_motion
 
             progress(0.0, "loading the body model")
-            data = load_body(s["body"])
-            motion = fit_video(path, body=data, checkpoint=s["checkpoint"], device=s["device"],
-                               progress=frames_progress(progress))
-            return motion, data
+            return video_motion(path, s, progress=frames_progress(progress))
 
         def finish(context, result):
-            motion, data = result
-            return run_staged(self, context, lambda: _animate_new(self, context, motion, data, _name_from(path)))
+            return run_staged(self, context, lambda: _animate_new(self, context, result, _name_from(path)))
 
         return work, finish, "Fitting video"
 
@@ -157,33 +140,22 @@ class BODYRIG_OT_import_motion(_ImportBase, bpy.types.Operator):
                 raise BadInputError("select a BodyRig character (its armature or mesh) to apply the motion to")
             selected = character_of(context.active_object).armature
 
+        pelvis = None if selected is None else tuple(selected.data.bones["pelvis"].head_local)
+
         def work(progress):
-            from ..inference.body import load_body
-            from ..inference.motion_io import load_motion
+            from ..inference.pipeline import world_motion
 
             progress(0.2, "reading the motion")
-            motion = load_motion(path)
-            data = None if selected is not None else load_body(s["body"])
-            if motion.metadata.get("frame") == "amass_z_up" and data is not None:
-                from ..inference.motion_io import amass_to_world
-
-                pelvis = data.shaped(motion.betas[: data.num_betas])[1][0]  # AMASS may carry 16 betas
-                motion = amass_to_world(motion, pelvis)
-            return motion, data
+            return world_motion(path, s, rest_pelvis=pelvis)
 
         def finish(context, result):
-            motion, data = result
             if selected is None:
-                return run_staged(self, context, lambda: _animate_new(self, context, motion, data, _name_from(path)))
+                return run_staged(self, context, lambda: _animate_new(self, context, result, _name_from(path)))
 
             def build():
-                from ..inference.motion_io import amass_to_world
-
                 from .animate import animate
 
-                m = motion
-                if m.metadata.get("frame") == "amass_z_up":
-                    m = amass_to_world(m, tuple(selected.data.bones["pelvis"].head_local))
+                m = result.motion
                 animate(selected, m.pose, m.transl, m.fps)
                 self.report({"INFO"}, f"BodyRig: {m.num_frames} frames on '{selected.name}'")
 
@@ -202,27 +174,19 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
                        default=True)
 
     def plan(self, context):
-        from ..inference.errors import ModelFileError
+        from ..inference.pipeline import require_pifu
 
         path = _check_file(self.filepath, "photo")
         s = self.settings
-        if not (s["pifu_net_G"] and s["pifu_net_C"]):
-            raise ModelFileError("PIFu needs its net_G and net_C checkpoints: set both in BodyRig's preferences")
+        require_pifu(s)
 
         def work(progress):
-            from ..inference.body import load_body
-            from ..inference.photo import fit_image
-            from ..inference.pifu.reconstruct import reconstruct
+            from ..inference.pipeline import clothed_mesh
 
-            progress(0.0, "fitting the body")
-            data = load_body(s["body"])
-            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"])
-            progress(0.3, "reconstructing the clothed surface")
-            mesh = reconstruct(path, s["pifu_net_G"], s["pifu_net_C"], device=s["device"])
-            return fit, data, mesh
+            return clothed_mesh(path, s, progress=progress)
 
         def finish(context, result):
-            fit, data, mesh = result
+            fit, data, mesh = result.photo.fit, result.photo.body, result.mesh
 
             def build():
                 from .photo_scene import character_from_fit
@@ -241,14 +205,12 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
         return work, finish, "PIFu reconstruction"
 
 
-def _animate_new(operator, context, motion, data, name):
+def _animate_new(operator, context, result, name):
     """Build a character with the motion's shape and key the motion on it (main thread)."""
-    from .animate import animate
-    from .rig import build_character
+    from .photo_scene import character_from_motion
 
-    character = build_character(data, betas=motion.betas, name=name, shape_keys=operator.settings["shape_keys"])
-    character.armature[PROP_BETAS] = [float(b) for b in motion.betas]
-    animate(character, motion.pose, motion.transl, motion.fps)
+    motion = result.motion
+    character = character_from_motion(motion, result.body, name=name, shape_keys=operator.settings.shape_keys)
     _select(context, character.armature)
     operator.report({"INFO"}, f"BodyRig: {motion.num_frames} frames at {motion.fps:g} fps on '{name}'")
 

@@ -1,4 +1,5 @@
-"""A fitted photo as a Blender scene: the character posed where the photo saw it, and the photo's camera.
+"""Results as Blender scenes: a fitted photo (the character posed where the photo saw it, and the photo's camera)
+and a motion (a character animated with it).
 
 The rig's object-level turn (body Y-up → Blender Z-up, +90° about X) maps the world frame of
 inference/results.py to Blender: the photo's camera sits at the origin looking along +Y, Z up, so the
@@ -15,16 +16,16 @@ import bpy
 from ..inference.fileio import atomic_path
 
 
-def add_photo_camera(collection, camera: dict, name: str = "PhotoCamera"):
-    """A Blender camera equal to the pinhole camera dict (fx, fy, cx, cy, width, height); made active."""
-    w, h = int(camera["width"]), int(camera["height"])
+def add_photo_camera(collection, camera, name: str = "PhotoCamera"):
+    """A Blender camera equal to `camera` (inference.camera.PinholeCamera); made active."""
+    w, h = int(camera.width), int(camera.height)
     cam = bpy.data.cameras.new(name)
     cam.sensor_fit = "AUTO"  # the sensor width spans the larger image side
     cam.sensor_width = 36.0
-    cam.lens = float(camera["fx"]) * cam.sensor_width / max(w, h)
+    cam.lens = camera.fx * cam.sensor_width / max(w, h)
     # Blender's shift is in units of the larger side; a principal point right of centre moves the frame left.
-    cam.shift_x = (w / 2 - float(camera["cx"])) / max(w, h)
-    cam.shift_y = (float(camera["cy"]) - h / 2) / max(w, h)
+    cam.shift_x = (w / 2 - camera.cx) / max(w, h)
+    cam.shift_y = (camera.cy - h / 2) / max(w, h)
     cam.clip_start, cam.clip_end = 0.05, 200.0
     obj = bpy.data.objects.new(name, cam)
     obj.rotation_euler = (math.pi / 2, 0.0, 0.0)  # look along +Y with Z up
@@ -51,8 +52,10 @@ def body_material(name: str = "BodyRigSkin"):
 def character_from_fit(fit, data, name: str = "Character", with_camera: bool = True):
     """Build the rig for `data` with the fit's shape, pose it in the world frame, add the photo camera.
 
-    fit: inference.results.BodyFit; data: inference.body.BodyModelData. Returns the rig's Character.
+    fit: inference.results.BodyFit; data: inference.body.BodyModelData. Returns the rig's Character; its
+    armature carries the fit's shape and camera (character_props).
     """
+    from .character_props import write_camera
     from .pose import set_pose
     from .rig import build_character
 
@@ -60,8 +63,22 @@ def character_from_fit(fit, data, name: str = "Character", with_camera: bool = T
     pose, transl = fit.world()
     set_pose(character, pose, transl)
     character.mesh.data.materials.append(body_material())
+    write_camera(character.armature, fit.camera)
     if with_camera:
         add_photo_camera(character.collection, fit.camera, name=f"{name}_camera")
+    return character
+
+
+def character_from_motion(motion, data, name: str = "Character", shape_keys: bool = False):
+    """Build the rig for `data` with the motion's shape and key the motion on it.
+
+    motion: inference.results.MotionFit (world frame); data: inference.body.BodyModelData. Returns the Character.
+    """
+    from .animate import animate
+    from .rig import build_character
+
+    character = build_character(data, betas=motion.betas, name=name, shape_keys=shape_keys)
+    animate(character, motion.pose, motion.transl, motion.fps)
     return character
 
 

@@ -45,7 +45,7 @@ def pifu_to_camera(vertices, crop, fit) -> np.ndarray:
     """
     v = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
     cam = fit.camera
-    fx, fy, cx, cy = (float(cam[k]) for k in ("fx", "fy", "cx", "cy"))
+    fx, fy, cx, cy = cam.fx, cam.fy, cam.cx, cam.cy
     x0, y0 = (float(c) for c in crop.origin)
     side = float(crop.side)
     z0 = body_depth(fit)

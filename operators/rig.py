@@ -207,8 +207,11 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
     """Build the armature + skinned mesh of `data` (BodyModelData) with shape `betas` [K'] (None: zeros).
 
     The two objects go into a new collection named `name`, created inside `collection` (default: the scene's
-    master collection). See the module docstring for the bone and axis conventions.
+    master collection). The shape and the body's name are stored on the armature (character_props), so every
+    character exports its own betas. See the module docstring for the bone and axis conventions.
     """
+    from .character_props import write_character
+
     betas = None if betas is None else np.asarray(betas, dtype=np.float64).ravel()
     shaped, joints = data.shaped(betas)  # raises BadInputError for too many betas, before anything is made
     parent = collection or bpy.context.scene.collection
@@ -225,6 +228,7 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
     for pb in arm_obj.pose.bones:
         pb.rotation_mode = "QUATERNION"
     _store_regressor(arm_obj, data)
+    write_character(arm_obj, np.zeros(data.num_betas) if betas is None else betas, data.name)
 
     mesh_obj = bpy.data.objects.new(f"{name}Mesh",
                                     _build_mesh(f"{name}Mesh", data, data.v_template if shape_keys else shaped))

@@ -1,12 +1,6 @@
-"""Operator properties + add-on preferences → one plain settings dict that `inference` understands.
+"""Operator properties + add-on preferences → one inference.pipeline.Settings (frozen, no bpy types inside, so
+it can cross to the worker thread), as glTF-Blender-IO turns its operator into export settings.
 
-The dict (no bpy types inside, so it can cross to the worker thread):
-    body        None (the default: open body) | "open" | "tiny" | path of an SMPL .pkl/.npz
-    gender      "neutral" | "male" | "female"
-    checkpoint  path of an HMR checkpoint or None
-    device      "auto" | "cpu" | "cuda"
-    pifu_net_G, pifu_net_C   paths or None
-    shape_keys  bool
 BODYRIG_BODY (environment) overrides the body for batch runs and tests, e.g. BODYRIG_BODY=tiny.
 """
 
@@ -15,11 +9,7 @@ from __future__ import annotations
 import os
 
 from ..inference.errors import ModelFileError
-
-DEFAULTS = {
-    "body": None, "gender": "neutral", "checkpoint": None, "device": "auto", "pifu_net_G": None,
-    "pifu_net_C": None, "shape_keys": False,
-}
+from ..inference.pipeline.settings import DEVICES, GENDERS, Settings
 
 
 def root_package() -> str:
@@ -49,21 +39,22 @@ def _path(value) -> str | None:
     return os.path.abspath(os.path.expanduser(value))
 
 
-def settings_from(operator=None, prefs=None) -> dict:
+def settings_from(operator=None, prefs=None) -> Settings:
     """Merge the defaults, the preferences (`prefs`, may be None) and the operator's own properties.
 
     Missing attributes are fine on either side. Raises ModelFileError when the SMPL body is chosen but the
     file for the requested gender is not set or does not exist.
     """
-    s = dict(DEFAULTS)
+    s = {}
     gender = str(getattr(operator, "gender", "NEUTRAL")).lower()
-    s["gender"] = gender if gender in ("neutral", "male", "female") else "neutral"
+    s["gender"] = gender if gender in GENDERS else "neutral"
     s["shape_keys"] = bool(getattr(operator, "shape_keys", False))
     if prefs is not None:
-        s["device"] = str(getattr(prefs, "device", "AUTO")).lower()
+        device = str(getattr(prefs, "device", "AUTO")).lower()
+        s["device"] = device if device in DEVICES else "auto"
         s["checkpoint"] = _path(getattr(prefs, "hmr_checkpoint", ""))
-        s["pifu_net_G"] = _path(getattr(prefs, "pifu_net_G", ""))
-        s["pifu_net_C"] = _path(getattr(prefs, "pifu_net_C", ""))
+        s["pifu_net_g"] = _path(getattr(prefs, "pifu_net_G", ""))
+        s["pifu_net_c"] = _path(getattr(prefs, "pifu_net_C", ""))
         if getattr(prefs, "body_source", "OPEN") == "SMPL":
             path = _path(getattr(prefs, f"smpl_{s['gender']}", ""))
             if path is None:
@@ -73,13 +64,11 @@ def settings_from(operator=None, prefs=None) -> dict:
             if not os.path.isfile(path):
                 raise ModelFileError(f"SMPL {s['gender']} file not found: {path}; fix it in BodyRig's preferences")
             s["body"] = path
-    device = s["device"]
-    s["device"] = device if device in ("auto", "cpu", "cuda") else "auto"
     if os.environ.get("BODYRIG_BODY"):
         s["body"] = os.environ["BODYRIG_BODY"]
-    return s
+    return Settings(**s)
 
 
-def settings_for(operator, context) -> dict:
+def settings_for(operator, context) -> Settings:
     """`settings_from` with the installed extension's preferences."""
     return settings_from(operator, addon_preferences(context))

@@ -129,7 +129,10 @@ class Stopwatch:
 def _fresh_scene():
     import bpy
 
+    from bodyrig.operators import character_props
+
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    character_props.register()
 
 
 def _write_character_outputs(character, targets: dict, watch):
@@ -146,12 +149,13 @@ def _write_character_outputs(character, targets: dict, watch):
 
 
 def process_photo(path: Path, targets: dict, opts, watch) -> None:
-    from inference.body import load_body
-    from inference.photo import fit_image
+    from inference.pipeline import clothed_mesh, fit_photo
     from inference.results import MotionFit
 
+    settings = opts["settings"]
     with watch("fit"):
-        fit = fit_image(path, body=opts["body"], checkpoint=opts["checkpoint"], device=opts["device"])
+        photo = fit_photo(path, settings)
+    fit = photo.fit
     for stage, s in fit.timings.items():
         watch.seconds[f"fit.{stage}"] = s
     if "json" in targets:
@@ -170,23 +174,22 @@ def process_photo(path: Path, targets: dict, opts, watch) -> None:
 
         with watch("rig"):
             _fresh_scene()
-            character = character_from_fit(fit, load_body(opts["body"]), name=path.stem)
+            character = character_from_fit(fit, photo.body, name=path.stem)
         _write_character_outputs(character, scene_targets, watch)
     if opts["pifu"]:
         from inference.pifu.meshio import write_mesh
-        from inference.pifu.reconstruct import reconstruct
 
         with watch("pifu"):
-            mesh = reconstruct(str(path), opts["net_g"], opts["net_c"], device=opts["device"])
+            mesh = clothed_mesh(str(path), settings, with_fit=False).mesh
             write_mesh(targets["pifu"], mesh.vertices, mesh.faces, mesh.colours)
 
 
 def process_video(path: Path, targets: dict, opts, watch) -> None:
-    from inference.body import load_body
-    from inference.video import fit_video
+    from inference.pipeline import video_motion
 
     with watch("fit"):
-        motion = fit_video(path, body=opts["body"], checkpoint=opts["checkpoint"], device=opts["device"])
+        result = video_motion(path, opts["settings"])
+    motion = result.motion
     if "npz" in targets:
         from inference.motion_io import save_motion
 
@@ -194,13 +197,11 @@ def process_video(path: Path, targets: dict, opts, watch) -> None:
             save_motion(motion, targets["npz"])
     scene_targets = {f: p for f, p in targets.items() if f in ("blend", "fbx", "glb", "bvh")}
     if scene_targets:
-        from bodyrig.operators.animate import animate
-        from bodyrig.operators.rig import build_character
+        from bodyrig.operators.photo_scene import character_from_motion
 
         with watch("rig"):
             _fresh_scene()
-            character = build_character(load_body(opts["body"]), betas=motion.betas, name=path.stem)
-            animate(character, motion.pose, motion.transl, motion.fps)
+            character = character_from_motion(motion, result.body, name=path.stem)
         _write_character_outputs(character, scene_targets, watch)
 
 
@@ -361,9 +362,12 @@ def main(argv=None) -> int:
         args = parse_args(_script_argv() if argv is None else argv)
     except SystemExit as exc:  # argparse's usage errors exit 2 already; keep that code
         return int(exc.code or 0)
-    opts = {"out": str(args.out), "formats": args.formats, "body": None if args.body == "open" else args.body,
-            "checkpoint": args.checkpoint, "device": args.device, "overwrite": args.overwrite, "pifu": args.pifu,
-            "net_g": args.net_g, "net_c": args.net_c}
+    from inference.pipeline import Settings
+
+    settings = Settings(body=None if args.body == "open" else args.body, checkpoint=args.checkpoint,
+                        device=args.device, pifu_net_g=args.net_g, pifu_net_c=args.net_c)
+    opts = {"out": str(args.out), "formats": args.formats, "settings": settings, "overwrite": args.overwrite,
+            "pifu": args.pifu}
 
     if args.worker_shard:  # a child: process the shard, print one record line per input
         for path, stem in json.loads(Path(args.worker_shard).read_text()):

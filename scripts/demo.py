@@ -19,28 +19,41 @@ import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
 repo_package.install()
 
 
-def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
-    """Fit the photo, build and pose the character in the photo's camera, save .blend and render PNG."""
+def build(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
+    """Fit the photo, build and pose the character in the photo's camera, save the fit's JSON and the .blend.
+
+    Returns (the Character, the image it was fitted on).
+    """
     import bpy
 
-    from inference.body import load_body
     from inference.images import load_image
-    from inference.photo import fit_image
+    from inference.pipeline import Settings, fit_photo
+    from bodyrig.operators import character_props
     from bodyrig.operators.photo_scene import character_from_fit, save_blend
-    from bodyrig.operators.render import (add_key_light, add_orbit_camera, composite_over, render_png,
-                                  setup_cycles, side_by_side)
+    from bodyrig.operators.render import add_key_light
 
     image = load_image(photo)
-    fit = fit_image(image, body=body, checkpoint=checkpoint, device=device)
+    photo_fit = fit_photo(image, Settings(body=body, checkpoint=checkpoint, device=device))
+    fit = photo_fit.fit
     for note in fit.notes:
         print(f"note: {note}")
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    character = character_from_fit(fit, load_body(body), name="Character")
+    character_props.register()
+    character = character_from_fit(fit, photo_fit.body, name="Character")
     add_key_light(character.collection)
     out_dir.mkdir(parents=True, exist_ok=True)
     fit.save_json(out_dir / "character.json")
-    blend = save_blend(out_dir / "character.blend")
-    # The picture: the character over the photo (from the photo's camera) beside a 3/4 view of it in 3D.
+    save_blend(out_dir / "character.blend")
+    return character, image
+
+
+def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
+    """`build`, then render the PNG: the character over the photo beside a 3/4 view of it in 3D."""
+    import bpy
+
+    from bodyrig.operators.render import add_orbit_camera, composite_over, render_png, setup_cycles, side_by_side
+
+    character, image = build(photo, out_dir, body=body, checkpoint=checkpoint, device=device)
     scene = bpy.context.scene
     setup_cycles(scene, samples=16, transparent=True)
     photo_camera = scene.camera
@@ -52,7 +65,7 @@ def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
         side = render_png(Path(tmp) / "side_view.png")
         png = side_by_side([over, side], out_dir / "character.png")
     scene.camera = photo_camera
-    return blend, png
+    return out_dir / "character.blend", png
 
 
 def main(argv=None) -> int:

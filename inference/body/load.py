@@ -107,3 +107,12 @@ def body_label(body) -> str:
         return "tiny"
     name = getattr(body, "name", None)
     return str(name if name is not None else body)
+
+
+# Bodies whose shape space is not SMPL's: their betas mean something else, so SMPL betas (e.g. HMR's) do not apply.
+NON_SMPL_SHAPE_SPACES = ("open_body", "tiny")
+
+
+def speaks_smpl_shape(data: BodyModelData) -> bool:
+    """True for SMPL model files (SMPL betas mean the same there); False for the open and tiny bodies."""
+    return data.name not in NON_SMPL_SHAPE_SPACES

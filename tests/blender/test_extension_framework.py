@@ -34,7 +34,7 @@ def test_job_runs_on_a_worker_thread_and_reports_progress():
 
 def test_video_progress_is_shown_as_the_fraction_of_frames():
     """fit_video reports (frames done, frames total, stage); the job shows done/total, not a count as 100%."""
-    from bodyrig.operators.import_ops import frames_progress
+    from bodyrig.inference.pipeline import frames_progress
     from bodyrig.operators.modal import Job
 
     job = Job(lambda progress: frames_progress(progress)(32, 90, "fit"), label="Video").run_here()
@@ -81,14 +81,16 @@ def test_settings_merge_preferences_and_operator(tmp_path, monkeypatch):
     prefs = types.SimpleNamespace(device="CUDA", hmr_checkpoint="", pifu_net_G=str(tmp_path / "g"), pifu_net_C="",
                                   body_source="SMPL", smpl_female=str(smpl), smpl_neutral="", smpl_male="")
     op = types.SimpleNamespace(gender="FEMALE", shape_keys=True)
+    from bodyrig.inference.pipeline import Settings
+
     s = settings_from(op, prefs)
-    assert s == {"body": str(smpl), "gender": "female", "checkpoint": None, "device": "cuda",
-                 "pifu_net_G": str(tmp_path / "g"), "pifu_net_C": None, "shape_keys": True}
-    assert settings_from(None, None)["body"] is None  # the open body by default
+    assert s == Settings(body=str(smpl), gender="female", checkpoint=None, device="cuda",
+                         pifu_net_g=str(tmp_path / "g"), pifu_net_c=None, shape_keys=True)
+    assert settings_from(None, None).body is None  # the open body by default
     with pytest.raises(ModelFileError, match="no SMPL neutral file"):
         settings_from(types.SimpleNamespace(gender="NEUTRAL"), prefs)
     monkeypatch.setenv("BODYRIG_BODY", "tiny")
-    assert settings_from(op, prefs)["body"] == "tiny"
+    assert settings_from(op, prefs).body == "tiny"
 
 
 def test_staging_rollback_removes_what_was_added(empty_scene):

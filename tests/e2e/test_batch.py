@@ -86,6 +86,18 @@ def test_outputs_open_in_blender(first_run):
     motion = load_motion(next(p for p in paths if p.suffix == ".npz"))
     fit = json.loads(next(p for p in paths if p.suffix == ".json").read_text())
     assert motion.num_frames == 1 and np.asarray(fit["pose"]).shape == (24, 3)
+    # File > Export .npz of the batch-built character gives the betas the fit returned (its JSON), not zeros.
+    from bodyrig import operators
+
+    operators.register()
+    try:
+        bpy.context.view_layer.objects.active = arm[0]
+        exported = blend.with_name("exported.npz")
+        assert bpy.ops.bodyrig.export(filepath=str(exported)) == {"FINISHED"}
+        assert np.abs(fit["betas"]).max() > 1e-4
+        np.testing.assert_allclose(load_motion(exported).betas, fit["betas"], atol=1e-6)
+    finally:
+        operators.unregister()
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
 

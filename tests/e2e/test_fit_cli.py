@@ -54,9 +54,8 @@ def test_fit_writes_every_bodyfit_field(sample_fit):
 def test_fitted_joints_land_on_the_detected_keypoints(sample_fit):
     """Projected fitted joints vs MediaPipe's own keypoints for the same joints: within a few % of the body."""
     fit = BodyFit.from_json_dict(sample_fit)
-    c = fit.camera
     assert np.all(fit.joints3d[:, 2] > 0.5)  # in front of the camera
-    uv = fit.joints3d[:, :2] / fit.joints3d[:, 2:] * [c["fx"], c["fy"]] + [c["cx"], c["cy"]]
+    uv = fit.camera.project(fit.joints3d)
     pairs = {"left_shoulder": 11, "right_shoulder": 12, "left_elbow": 13, "right_elbow": 14, "left_wrist": 15,
              "right_wrist": 16, "left_knee": 25, "right_knee": 26, "left_ankle": 27, "right_ankle": 28}
     kp = fit.keypoints2d

@@ -1,0 +1,93 @@
+"""Photo → fit: load, detect, optional HMR regression, SMPLify-style fit (the one wiring of these stages)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class PhotoFit:
+    """fit: inference.results.BodyFit (camera frame); body: the BodyModelData it was fitted with; detection:
+    the inference.detect Detection the fit used (its keypoints are fit.keypoints2d)."""
+
+    fit: object
+    body: object
+    detection: object
+
+
+def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit:
+    """Fit the body model to the most prominent person in one photo.
+
+    image: a path, the bytes of an image file, or an inference.images.Image. progress: optional
+    callable(fraction, message). HMR betas initialise the fit only for SMPL model files (for the open and tiny
+    bodies they mean nothing), whether the body came as a path or as loaded data.
+    Camera: focal length from EXIF, else the image diagonal (53° diagonal FOV); principal point at the centre.
+    Raises BadInputError, NoPersonError, ModelFileError, DeviceError.
+    """
+    from ..body.load import body_label, body_model, load_body, speaks_smpl_shape
+    from ..camera import PinholeCamera
+    from ..detect import detect_person
+    from ..device import resolve_device
+    from ..fit import FitOptions, default_focal, fit_keypoints
+    from ..images import Image, load_image
+    from ..results import BodyFit
+
+    report = progress or (lambda *_: None)
+    timings = {}
+    t0 = time.perf_counter()
+    report(0.0, "reading the photo")
+    img = image if isinstance(image, Image) else load_image(image)
+    timings["load"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    report(0.05, "finding the person")
+    det = detect_person(img.rgb)
+    timings["detect"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    dev = resolve_device(settings.device)
+    data = load_body(settings.body)
+    model = body_model(data, dev)
+    timings["body"] = time.perf_counter() - t0
+
+    h, w = img.rgb.shape[:2]
+    focal = float(img.exif_focal_px) if img.exif_focal_px else default_focal(w, h)
+    camera = PinholeCamera(fx=focal, fy=focal, cx=w / 2.0, cy=h / 2.0, width=float(w), height=float(h))
+    kp = np.asarray(det.keypoints2d, dtype=np.float64)
+    world = np.asarray(det.world_landmarks, dtype=np.float64)
+
+    t0 = time.perf_counter()
+    init, options = {}, None
+    if settings.checkpoint:
+        from ..hmr import regress
+
+        report(0.2, "regressing the pose (HMR)")
+        r = regress(img.rgb, kp, settings.checkpoint, device=dev, focal=focal)
+        init = {"init_pose": r.pose[None], "init_transl": r.transl[None]}
+        if speaks_smpl_shape(data) and data.num_betas >= len(r.betas):
+            init["init_betas"] = r.betas[None]
+        options = FitOptions(w_init=0.01)
+    timings["regress"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    report(0.3, "fitting the body")
+    res = fit_keypoints(model, kp[None], camera.intrinsics()[None], world=world[None], options=options,
+                        progress=lambda f: report(0.3 + 0.65 * f, "fitting the body"), **init)
+    out = model(res.pose, res.betas, res.transl)
+    joints3d = out.joints[0, :24].detach().double().cpu().numpy()
+    rest_pelvis = out.rest_joints[0, 0].detach().double().cpu().numpy()
+    timings["fit"] = time.perf_counter() - t0
+    report(1.0, "done")
+
+    fit = BodyFit(
+        pose=res.pose[0], betas=res.betas[0], transl=res.transl[0], camera=camera.as_dict(),
+        joints3d=joints3d, keypoints2d=kp, rest_pelvis=rest_pelvis, body_model=body_label(settings.body),
+        timings=timings, image=str(img.path) if img.path is not None else None,
+        notes=list(getattr(det, "notes", []) or []),
+    )
+    return PhotoFit(fit=fit, body=data, detection=det)
