@@ -86,7 +86,8 @@ def test_video_speed_720p(tmp_path):
 def test_video_accuracy(name):
     from inference import motion_metrics as mm
     from inference.body import body_model
-    from inference.video import _joints, fit_video
+    from inference.body.kinematics import motion_joints
+    from inference.video import fit_video
 
     clip = DATA / "gt_plain.mp4" if name == "plain" else TEXTURED
     if not clip.is_file():
@@ -94,14 +95,23 @@ def test_video_accuracy(name):
     gt = np.load(DATA / "gt_motion.npz")
     data = _body()
     model = body_model(data, "cpu")
-    gj = _joints(model, gt["pose"], gt["betas"], gt["transl"])
+    gj = motion_joints(model, gt["pose"], gt["betas"], gt["transl"])
     print(f"\n{name}: truth's own jitter {mm.jitter(gj, 30.0):.2f} m/s^2")
+    got = {}
     for temporal in (True, False):
         m = fit_video(clip, body=data, device="cpu", temporal=temporal)
         s = m.metadata["start_frame"]
         g = gj[s:s + m.num_frames]
-        pj = _joints(model, m.pose, m.betas, m.transl)
+        pj = motion_joints(model, m.pose, m.betas, m.transl)
         label = "pipeline (temporal, One-Euro 0.5, unslide)" if temporal else "raw per-frame fitting"
         print(f"  {label:44s} MPJPE {1000 * mm.mpjpe(pj, g):5.1f} mm  PA-MPJPE {1000 * mm.pa_mpjpe(pj, g):5.1f} mm"
               f"  root path {1000 * mm.root_path_error(pj[:, 0], g[:, 0]):5.1f} mm  jitter {mm.jitter(pj, m.fps):5.2f}"
-              f" m/s^2  drift {1000 * mm.drift(pj[:, 0], m.fps):5.1f} mm  frames {m.num_frames}")
+              f" m/s^2  drift {1000 * mm.drift(pj[:, 0]):5.1f} mm  frames {m.num_frames}")
+        got[temporal] = {"mpjpe": mm.mpjpe(pj, g), "pa": mm.pa_mpjpe(pj, g), "jitter": mm.jitter(pj, m.fps),
+                         "root": mm.root_path_error(pj[:, 0], g[:, 0]), "drift": mm.drift(pj[:, 0])}
+    pipe, raw = got[True], got[False]
+    # Against the baseline of the same run: the temporal pipeline must beat raw per-frame fitting.
+    assert pipe["pa"] < raw["pa"] and pipe["mpjpe"] < raw["mpjpe"] and pipe["root"] < raw["root"]
+    assert pipe["jitter"] < 0.5 * raw["jitter"]
+    # And stay near bench/RESULTS.md (2026-11-21: MPJPE 81.7/77.9 mm, PA 51.4/52.6 mm, drift 4.1/23.3 mm).
+    assert pipe["mpjpe"] < 0.090 and pipe["pa"] < 0.058 and pipe["drift"] < 0.035

@@ -3,6 +3,18 @@
 May import: torch, numpy, scipy, opencv, mediapipe, smplx, anny, scikit-image. Never bpy or mathutils.
 Runs in any Python 3.11; `python -m inference --help` lists the command-line tools. Heavy modules (torch,
 mediapipe) are imported inside the functions that need them so that importing this package stays cheap.
+
+Where each job lives:
+- wiring the stages for a use case (photo → fit, video → motion, motion file → world motion, photo → clothed
+  mesh), from one frozen Settings: `pipeline/` (every front end calls it; nothing else wires stages)
+- frames, axes, the body → Blender turn, frame-rate rationals: `conventions.py`; the pinhole camera: `camera.py`
+- reading photos and videos: `images.py`, `frames.py`; finding and following the person: `detect.py`, `track.py`
+- the fit: `fit.py` (one photo), `sequence_fit.py` (a run of video frames), `init_pose.py`, `keypoint_map.py`;
+  HMR regression: `hmr.py` (+ `resnet.py`); video post-processing (gaps, smoothing, floor, feet): `temporal.py`
+- body models: `body/` (loading and caching, the open body, SMPL files, forward kinematics in `body/kinematics.py`)
+- results and their files: `results.py` (BodyFit, MotionFit), `motion_io.py` (.npz/.smpl), `fileio.py`
+- PIFu's clothed mesh: `pifu/`; device choice: `device.py`; errors: `errors.py`; the CLI table: `cli.py`
+- scene building (bpy) is not here: `operators/` (its `settings.py` turns operator + preferences into Settings).
 """
 
 __version__ = "0.1.0"

@@ -121,11 +121,12 @@ class KeypointJoints:
 
     def __call__(self, rot_mats, betas, transl):
         import torch
-        from smplx.lbs import batch_rigid_transform
+
+        from .body.kinematics import rigid_joints
 
         b = rot_mats.shape[0]
         rest = self.j_template + torch.einsum("jck,bk->bjc", self.j_shapedirs, betas)
-        posed, rel = batch_rigid_transform(rot_mats, rest, self.model.parents, dtype=rot_mats.dtype)
+        posed, rel = rigid_joints(rot_mats, rest, self.model.parents)
         out = posed[:, self.sel_joint]
         if self.num_extra:
             eye = torch.eye(3, dtype=rot_mats.dtype, device=rot_mats.device)
@@ -167,7 +168,7 @@ class FitResult:
     loss: np.ndarray
 
 
-class _Adam:
+class Adam:
     """Plain Adam (Kingma & Ba). torch.optim's first use imports torch._dynamo, about 3 s on a small CPU:
     more than the whole fit."""
 
@@ -351,7 +352,7 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
               (True, [d_root, body, betas, transl], opt.steps_full, opt.lr_full))
     done = 0
     for full, params, steps, lr in stages:
-        adam = _Adam(params)
+        adam = Adam(params)
         for i in range(steps):
             for p in params:
                 p.grad = None

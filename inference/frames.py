@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+
+from .conventions import snap_fps  # noqa: F401  (where the container-rounding rule lives)
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +46,9 @@ class VideoInfo:
     @property
     def fps_fraction(self) -> Fraction:
         """The frame rate as a small fraction: 29.97... → 30000/1001, 25 → 25/1."""
-        return Fraction(self.fps).limit_denominator(1001)
+        from .conventions import fps_rational
+
+        return fps_rational(self.fps)
 
     @property
     def duration(self) -> float:
@@ -60,20 +64,11 @@ class Chunk:
     frames: np.ndarray
 
 
-def snap_fps(fps: float) -> float:
-    """Containers round NTSC rates (AVI stores 29.97); snap those to the exact n·1000/1001."""
-    for n in (24, 30, 48, 60, 120, 240):
-        ntsc = n * 1000 / 1001
-        if abs(fps - ntsc) < 0.005:
-            return ntsc
-    return fps
-
-
 def _natural_key(path: Path):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
-def _rotate(frame: np.ndarray, rotation: int) -> np.ndarray:
+def rotate_frame(frame: np.ndarray, rotation: int) -> np.ndarray:
     return frame if rotation == 0 else np.ascontiguousarray(np.rot90(frame, k=-(rotation // 90)))
 
 
@@ -178,7 +173,7 @@ class FrameSource:
                     raise FrameReadError(f"{self.path.name}: decoding stopped at frame {i} of "
                                          f"{self.info.frame_count} (the file is truncated or corrupt)", i)
                 pos += 1
-                yield i, _rotate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.info.rotation)
+                yield i, rotate_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.info.rotation)
         finally:
             cap.release()
 

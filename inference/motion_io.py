@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .conventions import Z_UP_TO_Y_UP  # AMASS's Z-up mocap frame → our Y-up world frame (re-exported)
 from .errors import BadInputError
 from .results import MotionFit
 
@@ -45,8 +46,6 @@ FORMAT_VERSION = 1
 SUFFIXES = (".npz", ".smpl")
 _BODY_JOINTS = 22  # joints shared by SMPL, SMPL-H and SMPL-X (pelvis .. right_wrist)
 _GENDERS = ("neutral", "male", "female")
-# AMASS's Z-up mocap frame → our Y-up world frame: (x, y, z) → (x, z, -y), a turn of -90 degrees about X.
-Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
 
 def _suffix(path) -> str:

@@ -48,6 +48,6 @@ def jitter(joints, fps: float) -> float:
     return float(np.linalg.norm(acc, axis=-1).mean())
 
 
-def drift(root, fps: float) -> float:
+def drift(root) -> float:
     """Horizontal distance (m) between where the root starts and where it ends (x, z)."""
     return float(np.linalg.norm(root[-1, [0, 2]] - root[0, [0, 2]]))

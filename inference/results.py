@@ -18,7 +18,7 @@ import numpy as np
 
 from .body.skeleton import SMPL_JOINT_NAMES
 
-CAMERA_TO_WORLD = np.diag([1.0, -1.0, -1.0])  # R_x(π)
+from .conventions import CAMERA_TO_WORLD
 
 
 def reframe(pose, transl, rest_pelvis, rotation=CAMERA_TO_WORLD):

@@ -48,7 +48,7 @@ class ChunkFit:
     loss: np.ndarray
 
 
-def _interp_known(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+def interp_known(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """values [N,...]: rows not known replaced by linear interpolation over time (nearest at the ends)."""
     if known.all() or not known.any():
         return values
@@ -70,9 +70,9 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     temporal=False fits each frame on its own (the baseline).
     """
     import torch
-    from smplx.lbs import batch_rigid_transform
 
-    from .fit import FitOptions, FrameTerms, KeypointJoints, _Adam, initial_translation, torso_depth
+    from .body.kinematics import rigid_joints
+    from .fit import Adam, FitOptions, FrameTerms, KeypointJoints, initial_translation, torso_depth
     from .init_pose import pose_from_world_landmarks
     from .keypoint_map import KeypointMap
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
@@ -94,7 +94,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     conf[~observed] = 0.0
     vis_pts = [t[c > 0, :2] if (c > 0).sum() >= 2 else t[:, :2] for t, c in zip(targets, conf)]
     box = np.array([max(np.ptp(p[:, 0]), np.ptp(p[:, 1]), 1.0) for p in vis_pts])
-    box = _interp_known(box, observed)
+    box = interp_known(box, observed)
 
     k = model.num_betas
     betas0 = np.zeros(k) if betas is None else np.asarray(betas, dtype=np.float64).reshape(-1)[:k]
@@ -112,7 +112,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     if prev is not None:  # the previous chunk's last frame joins the interpolation as frame -1
         pose0 = np.concatenate([np.asarray(prev[0], dtype=np.float64)[None], pose0])
         known = np.concatenate([[True], known])
-    six = _interp_known(matrix_to_rot6d(axis_angle_to_matrix(pose0)), known)
+    six = interp_known(matrix_to_rot6d(axis_angle_to_matrix(pose0)), known)
     pose0 = matrix_to_axis_angle(rot6d_to_matrix(six))[len(pose0) - n:]
 
     if init_transl is None:
@@ -120,7 +120,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
             j0 = kj(axis_angle_to_matrix(t(pose0)), t(np.tile(betas0, (n, 1))), t(np.zeros((n, 3)))).cpu().numpy()
         transl0 = initial_translation(j0, targets[..., :2], np.maximum(conf, 1e-9 * observed[:, None]), cams,
                                       torso_depth(kmap, j0, targets, cams[:, 0]))
-        transl0 = _interp_known(transl0, observed)
+        transl0 = interp_known(transl0, observed)
     else:
         transl0 = np.asarray(init_transl, dtype=np.float64).reshape(n, 3)
 
@@ -146,7 +146,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
 
     def smpl_joints(rots, bt, tr):
         rest_j = kj.j_template + torch.einsum("jck,bk->bjc", kj.j_shapedirs, bt)
-        posed, _ = batch_rigid_transform(rots, rest_j, parents, dtype=rots.dtype)
+        posed, _ = rigid_joints(rots, rest_j, parents)
         return posed + tr[:, None]
 
     def energy(full: bool):
@@ -176,7 +176,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     stages = ((False, [d_root, transl], so.steps_global, so.lr_global),
               (True, [d_root, body, betas_p, transl], so.steps_full, so.lr_full))
     for full, params, steps, lr in stages:
-        adam = _Adam(params)
+        adam = Adam(params)
         for i in range(steps):
             for p in params:
                 p.grad = None

@@ -125,6 +125,12 @@ def bridge_contact_gaps(contact: np.ndarray, max_gap: int) -> np.ndarray:
     return out
 
 
+def floor_height(feet) -> float:
+    """The floor under a motion, the one rule: the 5th percentile over frames of the lowest foot joint's height.
+    feet [T,F,3] world positions (y up) → y of the floor."""
+    return float(np.percentile(np.asarray(feet)[..., 1].min(axis=1), 5))
+
+
 def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact: np.ndarray | None = None):
     """Put the floor at y = 0 and remove foot sliding by moving the root.
 
@@ -138,7 +144,7 @@ def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact
     """
     transl = np.array(transl, dtype=np.float64)
     feet = np.array(feet, dtype=np.float64)
-    floor = np.percentile(feet[..., 1].min(axis=1), 5)
+    floor = floor_height(feet)
     transl[:, 1] -= floor
     feet[..., 1] -= floor
     if contact is None:

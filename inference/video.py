@@ -149,9 +149,9 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
             if all(h is not None for h, o in zip(hm, obs) if o):
                 init_pose = np.stack([h.pose if h is not None else np.zeros((24, 3)) for h in hm])
                 init_pose[~obs] = 0.0
-                from .sequence_fit import _interp_known
+                from .sequence_fit import interp_known
 
-                init_pose = _interp_known(init_pose, obs) if obs.any() else init_pose
+                init_pose = interp_known(init_pose, obs) if obs.any() else init_pose
         res = fit_chunk(model, np.stack(recs.kp[a:b]), cam, np.stack(recs.world[a:b]), obs, fps,
                         init_pose=init_pose, init_transl=init_transl, betas=fitted["betas"],
                         prev=state["prev"] if temporal else None, fit_options=fit_opts, temporal=temporal)
@@ -236,7 +236,7 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
             partial=None):
     """The fitted frames → a grounded, smoothed MotionFit in the world frame (None if nothing was fitted)."""
     from .results import MotionFit, reframe
-    from .temporal import fill_gaps, ground_and_unslide, interpolate_missing, smooth_motion
+    from .temporal import fill_gaps, floor_height, ground_and_unslide, interpolate_missing, smooth_motion
 
     t0 = time.perf_counter()
     n = len(fitted["pose"])
@@ -251,16 +251,18 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
     betas = fitted["betas"]
     if (~keep).any():  # long gaps: hold the timeline, interpolate, flag as neither detected nor filled
         pose, transl = interpolate_missing(pose, transl, det | filled)
+    from .body.kinematics import motion_joints
+
     rest_pelvis = model.data.shaped(betas)[1][0]
     pose, transl = reframe(pose, transl, rest_pelvis)  # camera → world
     contact = None
     if temporal:
         pose, transl = smooth_motion(pose, transl, fps, strength=smooth)
-        feet = _joints(model, pose, betas, transl)[:, FOOT_JOINTS]
+        feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
         transl, contact = ground_and_unslide(transl, feet, fps, contact=_contacts(feet, fps))
     else:
-        feet = _joints(model, pose, betas, transl)[:, FOOT_JOINTS]
-        transl = transl - [0.0, np.percentile(feet[..., 1].min(1), 5), 0.0]
+        feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
+        transl = transl - [0.0, floor_height(feet), 0.0]
     tm["post"] += time.perf_counter() - t0
     meta = {"source": str(info.path), "start_time": float(recs.time[a]), "start_frame": int(recs.index[a]),
             "stride": int(stride), "video_fps": float(info.fps), "frame": "world",
@@ -284,29 +286,11 @@ def _contacts(feet, fps) -> np.ndarray:
     30 fps, and each contact that breaks off keeps its correction: a random walk of the root. Judged on smoothed
     feet, with a little more height, contacts last as long as the foot really stays down.
     """
-    from .temporal import foot_contacts, one_euro
+    from .temporal import floor_height, foot_contacts, one_euro
 
     calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
-    calm[..., 1] -= np.percentile(feet[..., 1].min(axis=1), 5)  # floor at 0, as ground_and_unslide puts it
+    calm[..., 1] -= floor_height(feet)  # floor at 0, as ground_and_unslide puts it
     return foot_contacts(calm, fps, height=CONTACT_HEIGHT, speed=CONTACT_SPEED)
-
-
-def _joints(model, pose, betas, transl, batch: int = 256) -> np.ndarray:
-    """SMPL joints [T,24,3] of a motion (joints only: rigid transforms of the shaped rest joints)."""
-    import torch
-    from smplx.lbs import batch_rigid_transform
-
-    from .rotations import axis_angle_to_matrix
-
-    dt = model.dtype
-    rest = torch.as_tensor(model.data.shaped(betas)[1], dtype=dt, device=model.device)
-    with torch.no_grad():
-        out = []
-        for s in range(0, len(pose), batch):
-            rots = axis_angle_to_matrix(torch.as_tensor(pose[s:s + batch], dtype=dt, device=model.device))
-            posed, _ = batch_rigid_transform(rots, rest.expand(len(rots), -1, -1), model.parents, dtype=dt)
-            out.append(posed.double().cpu().numpy() + np.asarray(transl[s:s + batch])[:, None])
-    return np.concatenate(out)
 
 
 # ------------------------------------------------------------------------------------------------- CLI

@@ -8,8 +8,6 @@ exactly instead of skipping or repeating frames.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import bpy
 import numpy as np
 
@@ -28,16 +26,12 @@ def scene_fps(fps: float) -> tuple[int, float]:
 
     NTSC rates (k·1000/1001) get base 1.001; other rates a rational approximation p/q (q ≤ 100).
     """
-    fps = float(fps)
-    if not np.isfinite(fps) or fps <= 0:
-        raise BadInputError(f"frame rate must be a positive number, got {fps}")
-    if abs(fps - round(fps)) < 1e-6 and round(fps) >= 1:
-        return int(round(fps)), 1.0
-    ntsc = round(fps * 1.001)
-    if ntsc >= 1 and abs(ntsc / 1.001 - fps) < 5e-3:
-        return int(ntsc), 1.001
-    r = Fraction(fps).limit_denominator(100)
-    return max(1, r.numerator), float(r.denominator)
+    from ..inference.conventions import fps_rational
+
+    r = fps_rational(fps)
+    if r.denominator == 1001:  # Blender's own NTSC presets: fps 30, base 1.001
+        return r.numerator // 1000, 1.001
+    return r.numerator, float(r.denominator)
 
 
 def set_scene_timing(scene, fps: float, start_frame: int, num_frames: int) -> None:

@@ -8,11 +8,11 @@ camera view lines the character up with the photo.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import bpy
 
+from ..inference.conventions import BODY_TO_BLENDER_EULER
 from ..inference.fileio import atomic_path
 
 
@@ -28,7 +28,7 @@ def add_photo_camera(collection, camera, name: str = "PhotoCamera"):
     cam.shift_y = (camera.cy - h / 2) / max(w, h)
     cam.clip_start, cam.clip_end = 0.05, 200.0
     obj = bpy.data.objects.new(name, cam)
-    obj.rotation_euler = (math.pi / 2, 0.0, 0.0)  # look along +Y with Z up
+    obj.rotation_euler = BODY_TO_BLENDER_EULER  # the rig's turn: look along +Y with Z up
     collection.objects.link(obj)
     scene = bpy.context.scene
     scene.camera = obj

@@ -67,21 +67,10 @@ def camera_to_world(points) -> np.ndarray:
 
 
 def joint_transforms(pose, rest_joints, transl=None) -> np.ndarray:
-    """SMPL's skinning transforms A_j = G_j · T(−J_j), then + transl: pose [24,3] axis-angle, rest_joints
-    [24,3], transl [3] → [24,4,4] float64. LBS: v' = Σ_j w_j A_j v (weights summing to 1)."""
-    import torch
-    from smplx.lbs import batch_rigid_transform
+    """inference.body.kinematics.skinning_transforms: pose [24,3], rest_joints [24,3], transl [3] → [24,4,4]."""
+    from ..inference.body.kinematics import skinning_transforms
 
-    from ..inference.body.skeleton import SMPL_PARENTS
-    from ..inference.rotations import axis_angle_to_matrix
-
-    rots = axis_angle_to_matrix(torch.as_tensor(np.reshape(pose, (1, 24, 3)), dtype=torch.float64))
-    joints = torch.as_tensor(np.reshape(rest_joints, (1, 24, 3)), dtype=torch.float64)
-    _, rel = batch_rigid_transform(rots, joints, torch.tensor(SMPL_PARENTS), dtype=torch.float64)
-    a = rel[0].numpy()
-    if transl is not None:
-        a[:, :3, 3] += np.asarray(transl, dtype=np.float64).reshape(3)
-    return a
+    return skinning_transforms(pose, rest_joints, transl)
 
 
 def closest_points_on_mesh(points, vertices, faces, k: int = 4):

@@ -30,6 +30,7 @@ import bpy
 import numpy as np
 
 from ..inference.body.skeleton import NUM_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
+from ..inference.conventions import BODY_TO_BLENDER_EULER
 
 # Custom properties on the armature object (what update_joints and read-back need later, inside the .blend).
 PROP_CHARACTER = "bodyrig_character"
@@ -220,7 +221,7 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
 
     arm_obj = bpy.data.objects.new(name, bpy.data.armatures.new(f"{name}Armature"))
     arm_obj.rotation_mode = "XYZ"
-    arm_obj.rotation_euler = (math.pi / 2, 0.0, 0.0)  # body Y-up → Blender Z-up, the only axis change
+    arm_obj.rotation_euler = BODY_TO_BLENDER_EULER  # body Y-up → Blender Z-up, the only axis change
     arm_obj.data.display_type = "STICK"
     arm_obj[PROP_CHARACTER] = 1
     coll.objects.link(arm_obj)

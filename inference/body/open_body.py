@@ -3,7 +3,6 @@
     build_open_body(num_betas=10, seed=0) -> BodyModelData     (about 20 s on 2 CPU cores once Anny's cache exists)
     open_body_path(out=None, fmt=None, rebuild=False) -> Path  (cached at cache_dir()/open_body_v1.npz)
     load_open_body() -> BodyModelData                          (in-process cache)
-    open_body_metadata() -> dict                               (build facts: regressor error, height, ...)
     smplx_vertex_ids() -> dict                                 (our extra vertices under smplx's names)
 
 How it is built (see _open_body_rig for the joint/bone table and the T-pose):
@@ -234,11 +233,6 @@ def load_open_body() -> BodyModelData:
     if "data" not in _loaded:
         _loaded["data"] = load_body_model(open_body_path(progress=True))
     return _loaded["data"]
-
-
-def open_body_metadata() -> dict:
-    """Facts stored with the build: held-out regressor error (mm), rest height (m), build time, ..."""
-    return dict(load_open_body().metadata)
 
 
 def smplx_vertex_ids() -> dict:

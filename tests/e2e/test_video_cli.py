@@ -112,20 +112,21 @@ def test_recovers_the_rendered_motion(tmp_path):
     """Loose bounds on the known motion (bench/RESULTS.md has the numbers; raw per-frame fitting there too)."""
     from inference import motion_metrics as mm
     from inference.body import body_model
-    from inference.video import _joints, fit_video
+    from inference.body.kinematics import motion_joints
+    from inference.video import fit_video
 
     data = _open_body()
     gt = np.load(DATA / "gt_motion.npz")
     model = body_model(data, "cpu")
     m = fit_video(CLIP, body=data, device="cpu")
     assert m.num_frames == len(gt["pose"]) and m.detected.all()
-    pj = _joints(model, m.pose, m.betas, m.transl)
-    gj = _joints(model, gt["pose"], gt["betas"], gt["transl"])
+    pj = motion_joints(model, m.pose, m.betas, m.transl)
+    gj = motion_joints(model, gt["pose"], gt["betas"], gt["transl"])
     assert mm.mpjpe(pj, gj) < 0.12
     assert mm.pa_mpjpe(pj, gj) < 0.08
     assert mm.root_path_error(pj[:, 0], gj[:, 0]) < 0.08
     assert mm.jitter(pj, m.fps) < 3 * mm.jitter(gj, m.fps) + 3.0  # the truth's own is about 1 m/s²
-    assert mm.drift(pj[:, 0], m.fps) < 0.1  # the person stands still
+    assert mm.drift(pj[:, 0]) < 0.1  # the person stands still
     feet = pj[:, [7, 8, 10, 11], 1].min(1)
     assert abs(np.percentile(feet, 5)) < 0.02 and feet.max() < 0.15  # on the floor (the lifted knee aside)
 

@@ -90,9 +90,9 @@ def test_bad_inputs(tmp_path):
 
 
 def test_rotation_metadata_turns_frames_upright():
-    from inference.frames import _rotate
+    from inference.frames import rotate_frame
 
     f = np.zeros((2, 3, 3), np.uint8)
     f[0, 0] = 255  # top-left
-    r = _rotate(f, 90)  # 90° clockwise: top-left goes to top-right
+    r = rotate_frame(f, 90)  # 90° clockwise: top-left goes to top-right
     assert r.shape == (3, 2, 3) and r[0, 1, 0] == 255

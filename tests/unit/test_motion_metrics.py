@@ -39,7 +39,7 @@ def test_mpjpe_root_path_jitter_and_drift_by_hand():
     assert np.isclose(mpjpe(pred, gt), 0.01)  # joint 0 exact, joint 1 off by 2 cm: mean 1 cm
     root = np.stack([0.5 * t, np.zeros(30), np.zeros(30)], -1)
     assert np.isclose(root_path_error(root + [3, 0, 0], root), 0.0)  # a constant offset does not count
-    assert np.isclose(drift(root, 30), 0.5 * t[-1])
+    assert np.isclose(drift(root), 0.5 * t[-1])
     accel = np.zeros((30, 1, 3))
     accel[:, 0, 1] = 0.5 * 9.81 * t**2  # constant acceleration g
     assert np.isclose(jitter(accel, 30), 9.81)
