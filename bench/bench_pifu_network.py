@@ -39,9 +39,9 @@ def test_network_query_cost_and_seconds_per_mesh():
     image = torch.from_numpy(np.load(GOLDEN / "pifu_golden.npz")["image"])
     with torch.no_grad():
         t0 = time.perf_counter()
-        net.filter(image)
+        feat = net.filter(image)
         filter_s = time.perf_counter() - t0
-        query = occupancy_fn(net, test_calib("cpu"))
+        query = occupancy_fn(net, feat, test_calib("cpu"))
         points = torch.rand(2**17, 3) * 2 - 1
         query(points[:1024])  # warm-up
         t0 = time.perf_counter()

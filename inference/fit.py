@@ -280,7 +280,7 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     world [B,33,≥3] MediaPipe world landmarks (camera-aligned, metres) or None; init_pose [B,24,3]
     camera-frame axis-angle (None: analytic IK from `world`, or a standing pose facing the camera);
     init_betas [B,K'] or None; init_transl [B,3] or None (then solved from the torso's size and the focal).
-    progress: optional callable(fraction in [0,1]).
+    progress: optional callable(steps done, steps in all, "fit") (inference.progress).
     """
     import torch
 
@@ -362,14 +362,14 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
             adam.step(lr * (0.1 + 0.45 * (1 + np.cos(np.pi * i / max(steps, 1)))))
             done += 1
             if progress is not None and done % 20 == 0:
-                progress(done / total)
+                progress(done, total, "fit")
     with torch.no_grad():
         e, joints = energy(True)
         root = matrix_to_axis_angle(r_init @ axis_angle_to_matrix(d_root))
         pose = torch.cat([root[:, None], body], 1)
         j2d = _project(joints, terms.cam)
     if progress is not None:
-        progress(1.0)
+        progress(total, total, "fit")
     n = lambda x: x.detach().double().cpu().numpy()  # noqa: E731
     return FitResult(pose=n(pose), betas=n(betas), transl=n(transl), joints=n(joints), joints2d=n(j2d),
                      loss=n(e))

@@ -12,7 +12,6 @@ orientation, so the pose HMR predicts is already in the camera frame of `inferen
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +29,6 @@ NUM_ITERATIONS = 3
 # within 1e-3 of float32 on the golden vectors. Not measured yet (no GPU lent): off. CPU is always float32.
 CUDA_AUTOCAST = False
 
-_CACHE: dict = {}
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 2
 
 
 def _network_class():
@@ -112,77 +108,29 @@ class HMRResult:
 
 
 def load_hmr(checkpoint, device="auto"):
-    """Load an HMR checkpoint → the network in eval mode on `device`, cached by (path, mtime, device).
+    """Load an HMR checkpoint → the network in eval mode on `device` (inference.checkpoints: safe, strict, one
+    locked and bounded cache by path, mtime and device).
 
     Accepts SPIN's `model_checkpoint.pt` (a dict whose "model" is the state dict) or a raw state dict.
     Raises ModelFileError for a missing/unreadable/unsafe file or keys and shapes that do not match.
     """
     import torch
 
+    from .checkpoints import cached_network, load_strict, read_state_dict
     from .device import resolve_device
 
     dev = resolve_device(device) if not isinstance(device, torch.device) else device
     path = Path(checkpoint).expanduser()
     if not path.is_file():
         raise ModelFileError(f"HMR checkpoint not found: {path}. Choose SPIN's model_checkpoint.pt.")
-    key = (str(path.resolve()), path.stat().st_mtime_ns, str(dev))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    state = _read_state_dict(path)
-    net = HMR()
-    _check_keys(net.state_dict(), state, path)
-    net.load_state_dict(state, strict=True)
-    net.eval().to(dev)
+
+    def build(p):
+        state = read_state_dict(p, "HMR", "Expected SPIN's model_checkpoint.pt or a state dict.", wrappers=("model",))
+        return load_strict(HMR(), state, p, "SPIN HMR checkpoint")
+
+    net = cached_network("hmr", path, dev, build)
     net.autocast = CUDA_AUTOCAST and dev.type == "cuda"
-    with _CACHE_LOCK:
-        while len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = net
     return net
-
-
-def _read_state_dict(path: Path) -> dict:
-    import pickle
-    import re
-
-    import torch
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        if found is None:
-            raise ModelFileError(f"{path.name} is not a readable PyTorch checkpoint (damaged or another format).") from None
-        raise ModelFileError(
-            f"{path.name} was refused: besides tensors it names code ({found.group(1)}), and model files are "
-            "never allowed to run code; re-save the state dict alone with torch.save(model.state_dict())."
-        ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ModelFileError(f"{path.name} is not a readable PyTorch checkpoint ({str(exc)[:160]}).") from None
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
-        obj = obj["model"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ModelFileError(f"{path.name} holds no HMR state dict (expected SPIN's checkpoint or a state dict).")
-    # A model saved from nn.DataParallel prefixes every key with "module.".
-    if obj and all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
-    return obj
-
-
-def _check_keys(expected: dict, state: dict, path: Path) -> None:
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-              if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    if not (missing or unexpected or shapes):
-        return
-    parts = []
-    for what, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)):
-        if items:
-            more = f", ... ({len(items)} in all)" if len(items) > 4 else ""
-            parts.append(f"{len(items)} {what}: {', '.join(items[:4])}{more}")
-    raise ModelFileError(f"{path.name} is not a SPIN HMR checkpoint: " + "; ".join(parts) + ".")
 
 
 # ------------------------------------------------------------------------------------------ pre-processing

@@ -12,7 +12,7 @@ def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
     """inference.pipeline.fit_photo's BodyFit, for callers that have only these three settings (benches, tests).
 
     image: a path, image bytes or an inference.images.Image; body: None/"open", "tiny" or an SMPL file path;
-    checkpoint: an HMR checkpoint or None; device: "auto" | "cpu" | "cuda"; progress: callable(fraction, message).
+    checkpoint: an HMR checkpoint or None; device: "auto" | "cpu" | "cuda"; progress: callable(done, total, stage).
     """
     from .pipeline import Settings, fit_photo
 

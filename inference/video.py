@@ -84,7 +84,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     smooth: One-Euro strength in [0,1] (0 = none). person: None = the largest person at the start, K = the
     K-th from the left. focal: px (default: the image diagonal). max_gap: longest gap filled, seconds.
     temporal=False: per-frame fitting with no temporal terms, filter or foot handling (the baseline).
-    progress: callable(frames done, frames total, stage). timings: a dict filled with seconds per stage.
+    progress: callable(frames done, frames total, stage) (inference.progress). timings: a dict filled with seconds per stage.
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError; VideoStopped; VideoInterrupted.
     """
     from .body.load import load_body

@@ -73,8 +73,9 @@ class BODYRIG_OT_import_photo(_ImportBase, bpy.types.Operator):
 
         def work(progress):
             from ..inference.pipeline import fit_photo
+            from ..inference.progress import as_fraction
 
-            return fit_photo(path, s, progress=progress)
+            return fit_photo(path, s, progress=as_fraction(progress))
 
         def finish(context, result):
             def build():
@@ -104,10 +105,11 @@ class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
         s = self.settings
 
         def work(progress):
-            from ..inference.pipeline import frames_progress, video_motion
+            from ..inference.pipeline import video_motion
+            from ..inference.progress import as_fraction
 
             progress(0.0, "loading the body model")
-            return video_motion(path, s, progress=frames_progress(progress))
+            return video_motion(path, s, progress=as_fraction(progress))
 
         def finish(context, result):
             return run_staged(self, context, lambda: _animate_new(self, context, result, _name_from(path)))
@@ -182,8 +184,9 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
 
         def work(progress):
             from ..inference.pipeline import clothed_mesh
+            from ..inference.progress import as_fraction
 
-            return clothed_mesh(path, s, progress=progress)
+            return clothed_mesh(path, s, progress=as_fraction(progress))
 
         def finish(context, result):
             fit, data, mesh = result.photo.fit, result.photo.body, result.mesh

@@ -199,23 +199,23 @@ def sample_features(feat, xy):
 class ShapeNet(nn.Module):
     """PIFu `net_G`: occupancy of 3D points given an image.
 
-    Call `filter(image)` once per image (keeps the last stack's features), then `query(points, calib)`.
+    `features = filter(image)` once per image, then `query(points, calib, features)`. The network keeps no
+    per-image state, so one cached network serves several images (threads) at once.
     """
 
     def __init__(self):
         super().__init__()
         self.image_filter = HGFilter()
         self.surface_classifier = ResidualMLP([257, 1024, 512, 256, 128, 1], nn.Sigmoid())
-        self.features = None
 
     def filter(self, image):
         """image [B,3,H,W] -> features [B,256,H/4,W/4] (last stack; earlier stacks only matter in training)."""
-        self.features = self.image_filter(image)[-1]
-        return self.features
+        return self.image_filter(image)[-1]
 
-    def query(self, points, calib, features=None):
-        """points [B,3,N], calib [B,4,4] -> occupancy [B,1,N] in [0,1]; 0 outside the image square."""
-        feat = self.features if features is None else features
+    def query(self, points, calib, features):
+        """points [B,3,N], calib [B,4,4], features from `filter` -> occupancy [B,1,N] in [0,1]; 0 outside the
+        image square."""
+        feat = features
         xyz = project(points, calib)
         xy, z = xyz[:, :2], xyz[:, 2:3]
         in_img = ((xy[:, 0] >= -1) & (xy[:, 0] <= 1) & (xy[:, 1] >= -1) & (xy[:, 1] <= 1))[:, None]
@@ -226,23 +226,23 @@ class ShapeNet(nn.Module):
 class ColorNet(nn.Module):
     """PIFu `net_C`: colour (raw tanh, in [-1,1]) of 3D points given an image and the shape net's features.
 
-    Call `filter(image, shape_features)` once per image, then `query(points, calib)`.
+    `features = filter(image, shape_features)` once per image, then `query(points, calib, features)` (no
+    per-image state on the network).
     """
 
     def __init__(self):
         super().__init__()
         self.image_filter = ResnetFilter()
         self.surface_classifier = ResidualMLP([513, 1024, 512, 256, 128, 3], nn.Tanh())
-        self.features = None
 
     def filter(self, image, shape_features):
         """image [B,3,H,W], shape_features [B,256,H/4,W/4] -> features [B,512,H/4,W/4] (shape first)."""
-        self.features = torch.cat([shape_features, self.image_filter(image)], 1)
-        return self.features
+        return torch.cat([shape_features, self.image_filter(image)], 1)
 
-    def query(self, points, calib, features=None):
-        """points [B,3,N], calib [B,4,4] -> colour [B,3,N] in [-1,1] (user colour = 0.5*c + 0.5)."""
-        feat = self.features if features is None else features
+    def query(self, points, calib, features):
+        """points [B,3,N], calib [B,4,4], features from `filter` -> colour [B,3,N] in [-1,1] (user colour =
+        0.5*c + 0.5)."""
+        feat = features
         xyz = project(points, calib)
         point_feat = torch.cat([sample_features(feat, xyz[:, :2]), xyz[:, 2:3] * DEPTH_SCALE], 1)
         return self.surface_classifier(point_feat)

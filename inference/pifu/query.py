@@ -13,18 +13,19 @@ def test_calib(device="cpu"):
     return calib
 
 
-def occupancy_fn(net_g, calib):
-    """fn(points [N,3]) -> occupancy [N] in [0,1] from a ShapeNet whose `filter` has been run on the image."""
+def occupancy_fn(net_g, features, calib):
+    """fn(points [N,3]) -> occupancy [N] in [0,1] from a ShapeNet and the image's features (net_g.filter)."""
     import torch
 
     def fn(points):
         with torch.no_grad():
-            return net_g.query(points.T[None].to(calib.dtype), calib)[0, 0]
+            return net_g.query(points.T[None].to(calib.dtype), calib, features)[0, 0]
     return fn
 
 
-def colours_at(net_c, calib, vertices, batch_points: int = 2 ** 16):
-    """Vertex colours [V,3] float32 in [0,1] at EVERY vertex (vertices [V,3] numpy), in bounded batches."""
+def colours_at(net_c, features, calib, vertices, batch_points: int = 2 ** 16):
+    """Vertex colours [V,3] float32 in [0,1] at EVERY vertex (vertices [V,3] numpy), in bounded batches, from a
+    ColorNet and the image's features (net_c.filter)."""
     import numpy as np
     import torch
 
@@ -32,6 +33,6 @@ def colours_at(net_c, calib, vertices, batch_points: int = 2 ** 16):
     v = torch.as_tensor(np.asarray(vertices, np.float32), device=calib.device)
     with torch.no_grad():
         for start in range(0, len(v), batch_points):
-            c = net_c.query(v[start:start + batch_points].T[None], calib)[0].T
+            c = net_c.query(v[start:start + batch_points].T[None], calib, features)[0].T
             out[start:start + len(c)] = (0.5 * c + 0.5).clamp(0, 1).cpu().numpy()
     return out

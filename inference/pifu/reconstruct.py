@@ -56,14 +56,13 @@ def reconstruct(image, net_g, net_c=None, resolution: int = 256, mode: str = "lo
     calib = test_calib(dev)
     with torch.no_grad():
         feat = g.filter(img)
-        if c is not None:
-            c.filter(img, feat)
-    grid = extract_occupancy(occupancy_fn(g, calib), resolution, mode, batch_points=batch_points, device=dev)
+        colour_feat = c.filter(img, feat) if c is not None else None
+    grid = extract_occupancy(occupancy_fn(g, feat, calib), resolution, mode, batch_points=batch_points, device=dev)
     verts, faces = marching_cubes(grid)
     if len(faces) == 0:
         raise NoPersonError("PIFu found no surface for this person (the occupancy never crosses 0.5); "
                             "check that the photo shows one whole person")
-    colours = colours_at(c, calib, verts) if c is not None else None
+    colours = colours_at(c, colour_feat, calib, verts) if c is not None else None
     return PifuMesh(verts, faces, colours, crop, grid.evaluated_count, mode, int(resolution))
 
 

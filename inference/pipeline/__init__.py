@@ -11,7 +11,7 @@ scripts/demo.py) build a Settings and call these.
 from .clothed import ClothedResult, clothed_mesh, require_pifu
 from .photo import PhotoFit, fit_photo
 from .settings import Settings
-from .video import MotionResult, frames_progress, video_motion, world_motion
+from .video import MotionResult, video_motion, world_motion
 
 __all__ = ["ClothedResult", "MotionResult", "PhotoFit", "Settings", "clothed_mesh", "fit_photo",
-           "frames_progress", "require_pifu", "video_motion", "world_motion"]
+           "require_pifu", "video_motion", "world_motion"]

@@ -27,15 +27,17 @@ def require_pifu(settings: Settings) -> None:
 
 def clothed_mesh(image, settings: Settings, with_fit: bool = True, progress=None) -> ClothedResult:
     """PIFu's clothed, coloured surface of the person in `image` (a path or (H,W,3) uint8 RGB), and with
-    `with_fit` the body fit it is bound with. progress: optional callable(fraction, message)."""
+    `with_fit` the body fit it is bound with. progress: optional callable(done, total, stage) (inference.progress),
+    here in 100 steps."""
     from ..pifu.reconstruct import reconstruct
+    from ..progress import silent, span
 
     require_pifu(settings)
-    report = progress or (lambda *_: None)
+    report = progress or silent
     photo = None
     if with_fit:
-        photo = fit_photo(image, settings, progress=lambda f, m: report(0.3 * f, m))
-    report(0.3, "reconstructing the clothed surface")
+        photo = fit_photo(image, settings, progress=span(report, 0, 30, 100))
+    report(30, 100, "reconstructing the clothed surface")
     mesh = reconstruct(image, settings.pifu_net_g, settings.pifu_net_c, device=settings.device)
-    report(1.0, "done")
+    report(100, 100, "done")
     return ClothedResult(photo=photo, mesh=mesh)

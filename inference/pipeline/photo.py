@@ -24,7 +24,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit
     """Fit the body model to the most prominent person in one photo.
 
     image: a path, the bytes of an image file, or an inference.images.Image. progress: optional
-    callable(fraction, message). HMR betas initialise the fit only for SMPL model files (for the open and tiny
+    callable(done, total, stage) (inference.progress), here in 100 steps. HMR betas initialise the fit only for SMPL model files (for the open and tiny
     bodies they mean nothing), whether the body came as a path or as loaded data.
     Camera: focal length from EXIF, else the image diagonal (53° diagonal FOV); principal point at the centre.
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError.
@@ -35,17 +35,18 @@ def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit
     from ..device import resolve_device
     from ..fit import FitOptions, default_focal, fit_keypoints
     from ..images import Image, load_image
+    from ..progress import silent, span
     from ..results import BodyFit
 
-    report = progress or (lambda *_: None)
+    report = progress or silent
     timings = {}
     t0 = time.perf_counter()
-    report(0.0, "reading the photo")
+    report(0, 100, "reading the photo")
     img = image if isinstance(image, Image) else load_image(image)
     timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    report(0.05, "finding the person")
+    report(5, 100, "finding the person")
     det = detect_person(img.rgb)
     timings["detect"] = time.perf_counter() - t0
 
@@ -66,7 +67,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit
     if settings.checkpoint:
         from ..hmr import regress
 
-        report(0.2, "regressing the pose (HMR)")
+        report(20, 100, "regressing the pose (HMR)")
         r = regress(img.rgb, kp, settings.checkpoint, device=dev, focal=focal)
         init = {"init_pose": r.pose[None], "init_transl": r.transl[None]}
         if speaks_smpl_shape(data) and data.num_betas >= len(r.betas):
@@ -75,14 +76,14 @@ def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit
     timings["regress"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    report(0.3, "fitting the body")
+    report(30, 100, "fitting the body")
     res = fit_keypoints(model, kp[None], camera.intrinsics()[None], world=world[None], options=options,
-                        progress=lambda f: report(0.3 + 0.65 * f, "fitting the body"), **init)
+                        progress=span(report, 30, 95, 100, "fitting the body"), **init)
     out = model(res.pose, res.betas, res.transl)
     joints3d = out.joints[0, :24].detach().double().cpu().numpy()
     rest_pelvis = out.rest_joints[0, 0].detach().double().cpu().numpy()
     timings["fit"] = time.perf_counter() - t0
-    report(1.0, "done")
+    report(100, 100, "done")
 
     fit = BodyFit(
         pose=res.pose[0], betas=res.betas[0], transl=res.transl[0], camera=camera.as_dict(),

@@ -16,15 +16,9 @@ class MotionResult:
     body: object
 
 
-def frames_progress(progress):
-    """Adapt a progress(fraction, message) to the video fit's progress(frames done, frames total, stage)."""
-    return lambda done, total, stage: progress(done / max(total, 1), f"{stage}: {done}/{total} frames")
-
-
 def video_motion(path, settings: Settings = Settings(), progress=None, timings: dict | None = None) -> MotionResult:
     """Fit one person through a video (inference.video.fit_video with the settings' body, checkpoint, device and
-    video options). progress: callable(frames done, frames total, stage) (frames_progress adapts a
-    fraction/message one). timings: a dict filled with seconds per stage.
+    video options). progress: callable(frames done, frames total, stage) (inference.progress). timings: a dict filled with seconds per stage.
     Raises what fit_video raises (VideoStopped, VideoInterrupted carry the frames fitted so far).
     """
     from ..body.load import load_body

@@ -34,10 +34,10 @@ def test_job_runs_on_a_worker_thread_and_reports_progress():
 
 def test_video_progress_is_shown_as_the_fraction_of_frames():
     """fit_video reports (frames done, frames total, stage); the job shows done/total, not a count as 100%."""
-    from bodyrig.inference.pipeline import frames_progress
+    from bodyrig.inference.progress import as_fraction
     from bodyrig.operators.modal import Job
 
-    job = Job(lambda progress: frames_progress(progress)(32, 90, "fit"), label="Video").run_here()
+    job = Job(lambda progress: as_fraction(progress)(32, 90, "fit"), label="Video").run_here()
     assert job.error is None
     assert abs(job.fraction - 32 / 90) < 1e-12 and "fit" in job.message and "32/90" in job.message
 

@@ -13,77 +13,10 @@ import numpy as np
 import pytest
 
 from tests.blender.rig_helpers import evaluated_body_vertices, open_body_data, reference_vertices
+from tests.pifu_fixtures import CAMERA, fake_crop, fake_fit
 
-CAMERA = {"fx": 1100.0, "fy": 1080.0, "cx": 330.0, "cy": 470.0, "width": 640, "height": 960}
 OFFSET = 0.015  # metres: the synthetic clothes' thickness
 FLIP = np.diag([1.0, -1.0, -1.0])  # camera ↔ world, R_x(π), written here independently of results.py
-
-
-def _crop(origin=(10.0, 40.0), side=900.0):
-    from inference.pifu.crop import Crop
-
-    return Crop(image=np.zeros((3, 4, 4), np.float32), mask=np.zeros((4, 4), np.float32),
-                origin=origin, side=side)
-
-
-def _fake_fit(joints_cam, camera=CAMERA):
-    from inference.results import BodyFit
-
-    return BodyFit(pose=np.zeros((24, 3)), betas=np.zeros(10), transl=np.zeros(3), camera=dict(camera),
-                   joints3d=np.asarray(joints_cam, float), keypoints2d=np.zeros((33, 3)), rest_pelvis=np.zeros(3))
-
-
-# ------------------------------------------------------------------------------------------- box → camera
-
-
-def test_crop_centre_and_corners_project_to_their_pixels():
-    from bodyrig.operators.pifu_scene import pifu_to_camera
-
-    rng = np.random.default_rng(1)
-    joints = rng.normal([0.1, 0.2, 3.5], 0.2, size=(24, 3))
-    z0 = joints[:, 2].mean()
-    fit, crop = _fake_fit(joints), _crop()
-    box = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [-1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
-    cam = pifu_to_camera(box, crop, fit)
-    u = CAMERA["fx"] * cam[:, 0] / cam[:, 2] + CAMERA["cx"]
-    v = CAMERA["fy"] * cam[:, 1] / cam[:, 2] + CAMERA["cy"]
-    x0, y0, s = 10.0, 40.0, 900.0
-    # Centre → centre pixel; box (+1,+1) (right, up) → the square's top-right; (−1,−1) → bottom-left.
-    np.testing.assert_allclose(np.c_[u, v][:3], [[x0 + s / 2, y0 + s / 2], [x0 + s, y0], [x0, y0 + s]], atol=1e-9)
-    np.testing.assert_allclose(cam[:3, 2], z0, atol=1e-12)  # placed at the body's mean joint depth
-    # One box unit toward the camera = half the crop side in pixels at depth z0, nearer to the camera.
-    assert cam[3, 2] == pytest.approx(z0 - (s / 2) * z0 / CAMERA["fx"])
-    # Lengths: one box unit across = (side/2) px at z0 = (side/2)·z0/fx metres.
-    assert cam[1, 0] - cam[0, 0] == pytest.approx((s / 2) * z0 / CAMERA["fx"])
-
-
-def test_skinning_transforms_match_the_body_model():
-    """joint_transforms + LBS of the model's own weights reproduce BodyModel's (smplx's) vertices."""
-    from bodyrig.operators.pifu_scene import joint_transforms
-
-    from inference.body import tiny_model
-
-    data = tiny_model()
-    rng = np.random.default_rng(3)
-    pose, betas, transl = rng.normal(0, 0.4, (24, 3)), rng.normal(0, 0.5, 10), np.array([0.2, -0.1, 1.5])
-    rest = data.v_template + data.shapedirs @ betas
-    a = joint_transforms(pose, data.J_regressor @ rest, transl)
-    m = np.einsum("nj,jab->nab", data.weights, a)
-    mine = np.einsum("nab,nb->na", m[:, :3, :3], rest) + m[:, :3, 3]
-    np.testing.assert_allclose(mine, reference_vertices(data, pose[None], betas, transl[None])[0], atol=1e-9)
-
-
-def test_closest_point_on_a_triangle_in_every_region():
-    from bodyrig.operators.pifu_scene import closest_points_on_mesh
-
-    verts = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
-    pts = np.array([[0.2, 0.2, 1.0], [2.0, -1.0, 0.3], [0.5, -1.0, 0.0], [1.0, 1.0, -2.0], [-1, -1, 0],
-                    [-1.0, 0.5, 0.0], [-0.1, 3.0, 0.0]])
-    want = np.array([[0.2, 0.2, 0], [1, 0, 0], [0.5, 0, 0], [0.5, 0.5, 0], [0, 0, 0], [0, 0.5, 0], [0, 1, 0]])
-    _, bary, q, d = closest_points_on_mesh(pts, verts, np.array([[0, 1, 2]]))
-    np.testing.assert_allclose(q, want, atol=1e-12)
-    np.testing.assert_allclose(d, np.linalg.norm(pts - want, axis=1), atol=1e-12)
-    np.testing.assert_allclose(bary.sum(1), 1.0, atol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------- binding in Blender
@@ -138,7 +71,7 @@ def _scene(data, world_pose, world_transl, betas):
     box = np.c_[2 * (cu - origin[0]) / side - 1, 1 - 2 * (cv - origin[1]) / side,
                 (z0 - clothed_c[:, 2]) * fx / (z0 * side / 2)]
     colours = (box - box.min(0)) / np.ptp(box, 0)
-    pm = PifuMesh(box.astype(np.float32), data.f.copy(), colours.astype(np.float32), _crop(origin, side), 0,
+    pm = PifuMesh(box.astype(np.float32), data.f.copy(), colours.astype(np.float32), fake_crop(origin, side), 0,
                   "synthetic", 0)
     return fit, character, pm, clothed_c @ FLIP.T
 
@@ -244,9 +177,9 @@ def test_empty_mesh_is_refused():
     from inference.pifu.reconstruct import PifuMesh
     from bodyrig.operators.pifu_scene import import_pifu_mesh
 
-    pm = PifuMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64), None, _crop(), 0, "lossless", 256)
+    pm = PifuMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64), None, fake_crop(), 0, "lossless", 256)
     with pytest.raises(BadInputError):
-        import_pifu_mesh(pm, _fake_fit(np.full((24, 3), 3.0)), data=_tiny())
+        import_pifu_mesh(pm, fake_fit(np.full((24, 3), 3.0)), data=_tiny())
 
 
 def test_open_body_clothes_follow_the_rig():
