@@ -143,10 +143,14 @@ def with_metadata(model: bytes, metadata: bytes) -> bytes:
     m = tfl_fb.ModelT.InitFromObj(tfl_fb.Model.GetRootAs(model, 0))
     buf = tfl_fb.BufferT()
     buf.data = np.frombuffer(metadata, dtype=np.uint8)
-    m.buffers.append(buf)
-    entry = tfl_fb.MetadataT()
-    entry.name, entry.buffer = "TFLITE_METADATA", len(m.buffers) - 1
-    m.metadata = [e for e in (m.metadata or []) if e.name != b"TFLITE_METADATA"] + [entry]
+    old = [e for e in (m.metadata or []) if e.name == b"TFLITE_METADATA"]
+    if old:
+        m.buffers[old[0].buffer] = buf
+    else:
+        m.buffers.append(buf)
+        entry = tfl_fb.MetadataT()
+        entry.name, entry.buffer = "TFLITE_METADATA", len(m.buffers) - 1
+        m.metadata = (m.metadata or []) + [entry]
     b = flatbuffers.Builder(len(model) + 4096)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
