@@ -176,3 +176,27 @@ def test_rendered_clip_bone_directions():
             print(f"  {model:5s} {mode:22s} frames found {len(a)}/{len(frames)}  bone angle mean {a.mean():5.1f} deg"
                   f"  median {np.median(a):5.1f}  limbs only {a[:, :8].mean():5.1f}  per bone [{per_bone}]"
                   f"  {ms:5.1f} ms/frame")
+
+
+def test_photo_fit_full_vs_heavy():
+    """The whole photo fit (open body, no HMR checkpoint) with each model: 2D PCK@0.1 of the fitted joints."""
+    from accuracy_photos import fitted_coco_2d
+
+    from inference.body.load import load_body
+    from inference.photo import fit_image
+
+    if not (PHOTOS / "coco_annotations.json").is_file():
+        pytest.skip("../shared/data/photos is absent on this machine")
+    coco = load_coco(PHOTOS)
+    data = load_body("open")
+    print(f"\nphoto fit (open body, no checkpoint), {_machine()}")
+    for model in MODELS:
+        fit_image(PHOTOS / sorted(coco)[0], body=data, device="cpu", pose_model=model)  # warm-up
+        pcks, errs, secs = [], [], []
+        for f in sorted(coco):
+            fit = fit_image(PHOTOS / f, body=data, device="cpu", pose_model=model)
+            pred, _, _ = fitted_coco_2d(fit, data)
+            pck, err, _ = score(pred, match_annotation(coco[f], fit.keypoints2d))
+            pcks.append(pck), errs.append(err), secs.append(sum(fit.timings.values()))
+            print(f"  {model:5s} {f}  fit PCK@0.1 {pck:.2f}  err {err:5.1f} px")
+        print(f"  {model:5s} mean fit PCK@0.1 {np.mean(pcks):.3f}  err {np.mean(errs):.1f} px  {np.mean(secs):.2f} s/photo")

@@ -204,3 +204,11 @@ def test_video_mode_needs_no_care_about_timestamps(sample):
     for p in poses:
         assert p is not None
         assert np.median(np.linalg.norm(p.keypoints2d[seen, :2] - legacy[seen, :2], axis=1)) < 3.0
+
+
+def test_extension_zip_carries_the_bundles():
+    import build_extension
+
+    files = set(build_extension.collect(REPO))
+    for name in [*MANIFEST["outputs"], "NOTICE.md"]:
+        assert f"inference/models/pose/{name}" in files, name
