@@ -212,3 +212,26 @@ def test_extension_zip_carries_the_bundles():
     files = set(build_extension.collect(REPO))
     for name in [*MANIFEST["outputs"], "NOTICE.md"]:
         assert f"inference/models/pose/{name}" in files, name
+
+
+def test_fit_and_video_take_a_pose_model():
+    import argparse
+
+    from inference import photo, video
+
+    for mod, pos in ((photo, "a.jpg"), (video, "a.mp4")):
+        p = argparse.ArgumentParser()
+        mod.add_arguments(p)
+        assert p.parse_args([pos, "--out", "x"]).pose_model == mpp.DEFAULT_POSE_MODEL == "full"
+        assert p.parse_args([pos, "--out", "x", "--pose-model", "heavy"]).pose_model == "heavy"
+        with pytest.raises(SystemExit):
+            p.parse_args([pos, "--out", "x", "--pose-model", "lite"])
+
+
+def test_tracker_uses_the_chosen_model_and_rejects_unknown_ones():
+    from inference.track import PersonTracker
+
+    with PersonTracker(pose_model="heavy") as tr:
+        assert tr.pose_model == "heavy"
+    with pytest.raises(BadInputError, match="pose model 'x'"):
+        PersonTracker(pose_model="x")
