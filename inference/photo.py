@@ -11,7 +11,10 @@ import time
 
 import numpy as np
 
-def fit_image(image, body=None, checkpoint=None, device="auto", progress=None, pose_model="full"):
+from .mediapipe_pose import DEFAULT_POSE_MODEL
+
+
+def fit_image(image, body=None, checkpoint=None, device="auto", progress=None, pose_model=DEFAULT_POSE_MODEL):
     """Fit the body model to the most prominent person in one photo → inference.results.BodyFit.
 
     image: a path, the bytes of an image file, or an inference.images.Image. body: None/"open", "tiny", a
@@ -103,7 +106,7 @@ def add_arguments(parser) -> None:
 
 def add_pose_model_argument(parser) -> None:
     """The --pose-model option of the fit and video commands."""
-    from .mediapipe_pose import DEFAULT_POSE_MODEL, POSE_MODELS
+    from .mediapipe_pose import POSE_MODELS
 
     parser.add_argument("--pose-model", default=DEFAULT_POSE_MODEL, choices=POSE_MODELS,
                         help=f"keypoint model (default {DEFAULT_POSE_MODEL}; heavy: slower, see bench/RESULTS.md)")

@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from .errors import BodyRigError
+from .mediapipe_pose import DEFAULT_POSE_MODEL
 
 FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
 CONTACT_HEIGHT = 0.06  # m above the floor (the foot joints sit a few cm above the sole)
@@ -76,7 +77,7 @@ class _Frames:
 def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.0, end: float | None = None,
               stride: int = 1, smooth: float = 0.5, person: int | None = None, focal: float | None = None,
               max_gap: float = 0.5, chunk_size: int = 32, temporal: bool = True, progress=None,
-              timings: dict | None = None, pose_model: str = "full"):
+              timings: dict | None = None, pose_model: str = DEFAULT_POSE_MODEL):
     """Fit the body model to one person through a video → inference.results.MotionFit (WORLD frame, floor y=0).
 
     path: a video file or a folder of numbered images. body: None/"open", "tiny", a model file or a

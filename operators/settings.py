@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 
 from inference.errors import ModelFileError
+from inference.mediapipe_pose import DEFAULT_POSE_MODEL
 
 DEFAULTS = {
-    "body": None, "gender": "neutral", "checkpoint": None, "device": "auto", "pose_model": "full",
+    "body": None, "gender": "neutral", "checkpoint": None, "device": "auto", "pose_model": DEFAULT_POSE_MODEL,
     "pifu_net_G": None, "pifu_net_C": None, "shape_keys": False,
 }
 
@@ -62,7 +63,7 @@ def settings_from(operator=None, prefs=None) -> dict:
     s["shape_keys"] = bool(getattr(operator, "shape_keys", False))
     if prefs is not None:
         s["device"] = str(getattr(prefs, "device", "AUTO")).lower()
-        s["pose_model"] = str(getattr(prefs, "pose_model", "FULL")).lower()
+        s["pose_model"] = str(getattr(prefs, "pose_model", DEFAULT_POSE_MODEL)).lower()
         s["checkpoint"] = _path(getattr(prefs, "hmr_checkpoint", ""))
         s["pifu_net_G"] = _path(getattr(prefs, "pifu_net_G", ""))
         s["pifu_net_C"] = _path(getattr(prefs, "pifu_net_C", ""))
