@@ -11,13 +11,17 @@ import time
 
 import numpy as np
 
-def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
+from .mediapipe_pose import DEFAULT_POSE_MODEL
+
+
+def fit_image(image, body=None, checkpoint=None, device="auto", progress=None, pose_model=DEFAULT_POSE_MODEL):
     """Fit the body model to the most prominent person in one photo → inference.results.BodyFit.
 
     image: a path, the bytes of an image file, or an inference.images.Image. body: None/"open", "tiny", a
     model file path or a BodyModelData. checkpoint: an HMR checkpoint (its pose initialises the fit; its betas
     only for SMPL files, since they mean nothing for other bodies) or None (analytic IK from the 3D landmarks).
-    device: "auto" | "cpu" | "cuda". progress: optional callable(fraction, message).
+    device: "auto" | "cpu" | "cuda". progress: optional callable(fraction, message). pose_model: the keypoint
+    model, "full" or "heavy" (inference.mediapipe_pose.POSE_MODELS).
     Camera: focal length from EXIF, else the image diagonal (53° diagonal FOV); principal point at the centre.
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError.
     """
@@ -37,7 +41,7 @@ def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
 
     t0 = time.perf_counter()
     report(0.05, "finding the person")
-    det = detect_person(img.rgb)
+    det = detect_person(img.rgb, img.name, pose_model=pose_model)
     timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -97,12 +101,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", default=None, help="HMR checkpoint (SPIN's model_checkpoint.pt)")
     parser.add_argument("--body", default=None, help="'open' (default), 'tiny' or an SMPL .pkl/.npz file")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_pose_model_argument(parser)
+
+
+def add_pose_model_argument(parser) -> None:
+    """The --pose-model option of the fit and video commands."""
+    from .mediapipe_pose import POSE_MODELS
+
+    parser.add_argument("--pose-model", default=DEFAULT_POSE_MODEL, choices=POSE_MODELS,
+                        help=f"keypoint model (default {DEFAULT_POSE_MODEL}; heavy: slower, see bench/RESULTS.md)")
 
 
 def run(args) -> int:
     import sys
 
-    fit = fit_image(args.image, body=args.body, checkpoint=args.checkpoint, device=args.device)
+    fit = fit_image(args.image, body=args.body, checkpoint=args.checkpoint, device=args.device,
+                    pose_model=args.pose_model)
     fit.save_json(args.out)
     t = ", ".join(f"{k} {v:.2f}s" for k, v in fit.timings.items())
     print(f"wrote {args.out} ({fit.body_model} body; {t})", file=sys.stderr)

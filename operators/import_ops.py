@@ -83,7 +83,8 @@ class BODYRIG_OT_import_photo(_ImportBase, bpy.types.Operator):
 
             progress(0.0, "loading the body model")
             data = load_body(s["body"])
-            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"], progress=progress)
+            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"], progress=progress,
+                            pose_model=s["pose_model"])
             return fit, data
 
         def finish(context, result):
@@ -122,7 +123,7 @@ class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
             progress(0.0, "loading the body model")
             data = load_body(s["body"])
             motion = fit_video(path, body=data, checkpoint=s["checkpoint"], device=s["device"],
-                               progress=frames_progress(progress))
+                               progress=frames_progress(progress), pose_model=s["pose_model"])
             return motion, data
 
         def finish(context, result):
@@ -216,7 +217,7 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
 
             progress(0.0, "fitting the body")
             data = load_body(s["body"])
-            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"])
+            fit = fit_image(path, body=data, checkpoint=s["checkpoint"], device=s["device"], pose_model=s["pose_model"])
             progress(0.3, "reconstructing the clothed surface")
             mesh = reconstruct(path, s["pifu_net_G"], s["pifu_net_C"], device=s["device"])
             return fit, data, mesh

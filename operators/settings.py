@@ -5,6 +5,7 @@ The dict (no bpy types inside, so it can cross to the worker thread):
     gender      "neutral" | "male" | "female"
     checkpoint  path of an HMR checkpoint or None
     device      "auto" | "cpu" | "cuda"
+    pose_model  "full" | "heavy" (the keypoint model, inference.mediapipe_pose.POSE_MODELS)
     pifu_net_G, pifu_net_C   paths or None
     shape_keys  bool
 BODYRIG_BODY (environment) overrides the body for batch runs and tests, e.g. BODYRIG_BODY=tiny.
@@ -15,10 +16,11 @@ from __future__ import annotations
 import os
 
 from ..inference.errors import ModelFileError
+from ..inference.mediapipe_pose import DEFAULT_POSE_MODEL
 
 DEFAULTS = {
-    "body": None, "gender": "neutral", "checkpoint": None, "device": "auto", "pifu_net_G": None,
-    "pifu_net_C": None, "shape_keys": False,
+    "body": None, "gender": "neutral", "checkpoint": None, "device": "auto", "pose_model": DEFAULT_POSE_MODEL,
+    "pifu_net_G": None, "pifu_net_C": None, "shape_keys": False,
 }
 
 
@@ -61,6 +63,7 @@ def settings_from(operator=None, prefs=None) -> dict:
     s["shape_keys"] = bool(getattr(operator, "shape_keys", False))
     if prefs is not None:
         s["device"] = str(getattr(prefs, "device", "AUTO")).lower()
+        s["pose_model"] = str(getattr(prefs, "pose_model", DEFAULT_POSE_MODEL)).lower()
         s["checkpoint"] = _path(getattr(prefs, "hmr_checkpoint", ""))
         s["pifu_net_G"] = _path(getattr(prefs, "pifu_net_G", ""))
         s["pifu_net_C"] = _path(getattr(prefs, "pifu_net_C", ""))
