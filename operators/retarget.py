@@ -150,6 +150,7 @@ def retarget_action(source, target, preset: str = "AUTO", map_data: dict | None 
     if last < first:
         raise BadInputError(f"the frame range {first}–{last} is empty")
     frames = np.arange(first, last + 1)
+    bpy.context.view_layer.update()  # matrix_world of objects moved since the last evaluation
     src_map = bone_map_for(source, "bodyrig")
     tgt_map = bone_map_for(target, preset, map_data)
     src_rig, tgt_rig = rig_of(source), rig_of(target)
@@ -157,5 +158,14 @@ def retarget_action(source, target, preset: str = "AUTO", map_data: dict | None 
     fps = scene.render.fps / scene.render.fps_base
     result = retarget(src_rig, src_map, sample_pose(source, src_rig.names, frames), tgt_rig, tgt_map,
                       Options(in_place=in_place, foot_lock=foot_lock, fps=fps))
-    action = write_action(target, result, frames, tgt_map.properties, f"{target.name}_from_{source.name}")
+    anim = target.animation_data
+    previous = (anim.action, getattr(anim, "action_slot", None)) if anim is not None else None
+    try:
+        action = write_action(target, result, frames, tgt_map.properties, f"{target.name}_from_{source.name}")
+    except Exception:
+        if previous is not None:  # the new Action goes with the operator's rollback; give back the old one
+            target.animation_data.action = previous[0]
+            if previous[1] is not None:
+                target.animation_data.action_slot = previous[1]
+        raise
     return action, tgt_map

