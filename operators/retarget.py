@@ -108,22 +108,26 @@ def _rotation_channels(pb, rots: np.ndarray):
     return "rotation_euler", np.array(vals)
 
 
-def write_action(arm, result, frames, properties: dict, name: str):
-    """One new Action on `arm` with the result's rotations (mapped bones) and root location, bulk-keyed."""
-    rig_names = tuple(b.name for b in _ordered_bones(arm))
+def _channels(arm, rig_names, bones, basis, root):
+    """[(pose bone, data path, [T,C] values)] for rotations of `bones` (rig indices; basis [T,len(bones),4,4])
+    in each bone's rotation mode, and the location of rig bone `root`."""
+    out = []
+    for col, b in enumerate(bones):
+        pb = arm.pose.bones[rig_names[b]]
+        path, values = _rotation_channels(pb, basis[:, col, :3, :3])
+        out.append((pb, pb.path_from_id(path), values))
+        if b == root:
+            out.append((pb, pb.path_from_id("location"), basis[:, col, :3, 3]))
+    return out
+
+
+def write_action(arm, channels, frames, properties: dict, name: str):
+    """One new Action on `arm` holding `channels` (see _channels) and `properties` keyed once, in bulk."""
     action = blender_compat.new_action(arm, name)
     f = np.asarray(frames, dtype=np.float32)
-    for b in result.rotated:
-        pb = arm.pose.bones[rig_names[b]]
-        path, values = _rotation_channels(pb, result.basis[:, b, :3, :3])
-        full = pb.path_from_id(path)
+    for pb, path, values in channels:
         for i in range(values.shape[1]):
-            fill_keys(blender_compat.fcurves_new(action, arm, full, i, pb.name), f, values[:, i].astype(np.float32))
-    root = arm.pose.bones[rig_names[result.root]]
-    loc = root.path_from_id("location")
-    for i in range(3):
-        fill_keys(blender_compat.fcurves_new(action, arm, loc, i, root.name), f,
-                  result.basis[:, result.root, i, 3].astype(np.float32))
+            fill_keys(blender_compat.fcurves_new(action, arm, path, i, pb.name), f, values[:, i].astype(np.float32))
     for bone, props in properties.items():
         pb = arm.pose.bones.get(bone)
         for key, value in props.items():
@@ -134,6 +138,38 @@ def write_action(arm, result, frames, properties: dict, name: str):
             fill_keys(blender_compat.fcurves_new(action, arm, path, 0, pb.name), f[:1],
                       np.array([value], dtype=np.float32), 0)
     return action
+
+
+def _rewrite(action, arm, channels, frames) -> None:
+    co = np.empty(2 * len(frames), dtype=np.float32)
+    co[0::2] = frames
+    for _, path, values in channels:
+        for i in range(values.shape[1]):
+            fc = blender_compat.find_fcurve(action, arm, path, i)
+            co[1::2] = values[:, i]
+            fc.keyframe_points.foreach_set("co", co)
+            fc.update()
+
+
+def _follow_constraints(arm, action, result, frames, max_steps: int = 16, tol: float = 1e-4) -> int:
+    """Make the keyed bones reach their wanted rotations under Blender's own evaluation (constraints on parent
+    bones included), re-keying with transfer.refine_basis until the error is below `tol` radians.
+    Returns the steps taken; BadInputError when the rig's constraints keep the bones from following."""
+    from ..inference.retarget.transfer import refine_basis
+
+    rig_names = tuple(b.name for b in _ordered_bones(arm))
+    bones = list(result.rotated)
+    names = [rig_names[b] for b in bones]
+    root_col = bones.index(result.root) if result.root in bones else None
+    want, basis = result.pose[:, bones], result.basis[:, bones]
+    for step in range(max_steps):
+        new, err = refine_basis(sample_pose(arm, names, frames), basis, want, root_col)
+        if err < tol:
+            return step
+        basis = new
+        _rewrite(action, arm, _channels(arm, rig_names, bones, basis, result.root), np.asarray(frames, np.float32))
+    raise BadInputError(f"'{arm.name}' does not follow its keys (constraints on the mapped bones?): "
+                        f"{np.degrees(err):.1f}° off after {max_steps} passes; map its FK controls instead")
 
 
 def retarget_action(source, target, preset: str = "AUTO", map_data: dict | None = None, in_place: bool = False,
@@ -160,8 +196,12 @@ def retarget_action(source, target, preset: str = "AUTO", map_data: dict | None 
                       Options(in_place=in_place, foot_lock=foot_lock, fps=fps))
     anim = target.animation_data
     previous = (anim.action, getattr(anim, "action_slot", None)) if anim is not None else None
+    rig_names = tuple(b.name for b in _ordered_bones(target))
+    bones = list(result.rotated)
+    channels = _channels(target, rig_names, bones, result.basis[:, bones], result.root)
     try:
-        action = write_action(target, result, frames, tgt_map.properties, f"{target.name}_from_{source.name}")
+        action = write_action(target, channels, frames, tgt_map.properties, f"{target.name}_from_{source.name}")
+        _follow_constraints(target, action, result, frames)
     except Exception:
         if previous is not None:  # the new Action goes with the operator's rollback; give back the old one
             target.animation_data.action = previous[0]

@@ -158,3 +158,25 @@ def pose_from_world(rest, parents, matrix_world, world_rot, root=None, root_pos=
             basis[:, b] = np.linalg.inv(frame) @ want
         pose[:, b] = frame @ basis[:, b]
     return basis, pose
+
+
+def refine_basis(evaluated, basis, want, root_column: int | None = None):
+    """One fixed-point step for rigs whose parent chains Blender evaluates differently from the plain pose chain
+    (constraints on parent bones, as Rigify's MCH parents of its FK controls).
+
+    evaluated [T,M,4,4]: the bones' pose matrices (armature space) Blender evaluated with `basis` [T,M,4,4];
+    want [T,M,4,4]: the pose matrices wanted. Each bone's evaluated frame F = evaluated·basis⁻¹ (what its parent
+    chain gives it) is taken as fixed and the basis solved: F⁻¹·want. Bones other than `root_column` keep their
+    basis translation (only their rotation is wanted). Repeating converges in as many steps as the mapped chain
+    is deep. Returns (basis [T,M,4,4], largest rotation error in radians before the step).
+    """
+    evaluated, basis, want = (np.asarray(x, float) for x in (evaluated, basis, want))
+    rel = np.swapaxes(rotation_part(evaluated), -1, -2) @ rotation_part(want)
+    err = float(np.arccos(np.clip((np.trace(rel, axis1=-2, axis2=-1) - 1) / 2, -1.0, 1.0)).max())
+    frame = evaluated @ np.linalg.inv(basis)
+    new = np.linalg.inv(frame) @ want
+    keep = np.ones(new.shape[1], dtype=bool)
+    if root_column is not None:
+        keep[root_column] = False
+    new[:, keep, :3, 3] = basis[:, keep, :3, 3]
+    return new, err

@@ -39,13 +39,21 @@ SEGMENTS = {
                 ("shoulder.R", "upper_arm.R"), ("upper_arm.L", "forearm.L"), ("upper_arm.R", "forearm.R"),
                 ("forearm.L", "hand.L"), ("forearm.R", "hand.R"), ("spine.001", "spine.004"),
                 ("spine.004", "spine.006")],
+    "rigify": [("DEF-thigh.L", "DEF-shin.L"), ("DEF-thigh.R", "DEF-shin.R"), ("DEF-shin.L", "DEF-foot.L"),
+               ("DEF-shin.R", "DEF-foot.R"), ("DEF-foot.L", "DEF-toe.L"), ("DEF-foot.R", "DEF-toe.R"),
+               ("DEF-shoulder.L", "DEF-upper_arm.L"), ("DEF-shoulder.R", "DEF-upper_arm.R"),
+               ("DEF-upper_arm.L", "DEF-forearm.L"), ("DEF-upper_arm.R", "DEF-forearm.R"),
+               ("DEF-forearm.L", "DEF-hand.L"), ("DEF-forearm.R", "DEF-hand.R"), ("DEF-spine.001", "DEF-spine.004"),
+               ("DEF-spine.004", "DEF-spine.006")],
 }
-HIPS = {"bodyrig": "pelvis", "mixamo": "mixamorig:Hips", "game_engine": "pelvis", "metarig": "spine"}
+HIPS = {"bodyrig": "pelvis", "mixamo": "mixamorig:Hips", "game_engine": "pelvis", "metarig": "spine",
+        "rigify": "DEF-spine"}
 LEGS = {"bodyrig": ("left_hip", "left_knee", "left_ankle", "right_hip", "right_knee", "right_ankle"),
         "mixamo": ("mixamorig:LeftUpLeg", "mixamorig:LeftLeg", "mixamorig:LeftFoot",
                    "mixamorig:RightUpLeg", "mixamorig:RightLeg", "mixamorig:RightFoot"),
         "game_engine": ("thigh_l", "calf_l", "foot_l", "thigh_r", "calf_r", "foot_r"),
-        "metarig": ("thigh.L", "shin.L", "foot.L", "thigh.R", "shin.R", "foot.R")}
+        "metarig": ("thigh.L", "shin.L", "foot.L", "thigh.R", "shin.R", "foot.R"),
+        "rigify": ("DEF-thigh.L", "DEF-shin.L", "DEF-foot.L", "DEF-thigh.R", "DEF-shin.R", "DEF-foot.R")}
 ANKLES = {k: (v[2], v[5]) for k, v in LEGS.items()}
 
 

@@ -130,6 +130,26 @@ def test_retarget_onto_other_rigs(ops, walk, kind, request):
     _check_motion(src, tgt, kind)
 
 
+@pytest.mark.slow
+def test_generated_rigify_rig_through_its_fk_controls(ops, walk, rigify):
+    """Rigify's generated rig: AUTO finds its FK controls, keys them (and the IK/FK switches to FK), and its
+    DEF bones, moved by constraints through MCH parents, follow the source."""
+    import bpy
+
+    src, _ = walk
+    _human_metarig()
+    bpy.ops.pose.rigify_generate()
+    rig = bpy.context.active_object
+    assert rig.name != "metarig" and "DEF-thigh.L" in rig.data.bones
+    rig.location = (-1.5, 0.0, 0.0)
+    bpy.context.view_layer.objects.active = src  # not in pose mode: nothing may change modes
+    before = _snapshot(rig)
+    _retarget(src, rig)
+    assert before[2] == _snapshot(rig)[2]
+    assert rig.pose.bones["thigh_parent.L"]["IK_FK"] == 1.0
+    _check_motion(src, rig, "rigify")
+
+
 def test_fbx_mixamo_a_pose_centimetres_turned(ops, walk, tmp_path):
     """A Mixamo-named FBX in centimetres with a Y-up armature and an A-pose, through Blender's FBX importer."""
     import bpy

@@ -274,3 +274,29 @@ def test_contacts_and_locks():
     assert planted[:29].all() and not planted[31:].any()
     goal, w = footlock.lock_goals(pos + RNG.normal(scale=0.003, size=pos.shape) * planted[:, None], planted, 3)
     assert np.allclose(goal[:29], goal[0]) and (w[:29] == 1).all() and w[35:].max() == 0
+
+
+def test_refine_basis_converges_through_a_constrained_parent_chain():
+    # An "evaluator" that is not the plain pose chain: each bone's frame is a fixed offset (a constraint's
+    # target) times its parent's evaluated matrix. Depth-3 chain: exact after 3 steps, error reported before.
+    t = 4
+    offsets = _homog(_rand_rot(3), RNG.normal(size=(3, 3)))
+
+    def evaluate(basis):
+        out = np.empty_like(basis)
+        for b in range(3):
+            frame = offsets[b] if b == 0 else out[:, b - 1] @ offsets[b]
+            out[:, b] = frame @ basis[:, b]
+        return out
+
+    want = _homog(_rand_rot(t * 3).reshape(t, 3, 3, 3))
+    want[:, 0, :3, 3] = RNG.normal(size=(t, 3))
+    basis = np.broadcast_to(np.eye(4), (t, 3, 4, 4)).copy()
+    errs = []
+    for _ in range(4):
+        basis, err = transfer.refine_basis(evaluate(basis), basis, want, root_column=0)
+        errs.append(err)
+    got = evaluate(basis)
+    assert errs[0] > 0.1 and errs[-1] < 1e-6  # arccos near 1 resolves ~1e-8 rad
+    assert np.allclose(transfer.rotation_part(got), want[..., :3, :3], atol=1e-9)
+    assert np.allclose(got[:, 0, :3, 3], want[:, 0, :3, 3], atol=1e-9)
