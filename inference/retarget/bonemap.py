@@ -2,8 +2,9 @@
 
 A preset (presets/<id>.json) is data: {"name", "description", "bones": {role: [candidate names]},
 "signature": [names that identify the rig], "properties": {bone: {property: value}}}. A single role takes the
-first candidate the rig has; a chain role (spine, neck) takes every candidate the rig has, in order. Right-side
-roles may be left out: they are the left side's names mirrored. `properties` are pose-bone custom properties
+first candidate the rig has; a chain role (spine, neck) takes every candidate the rig has, in order. A preset
+that names no right-side role gets them as the left side's names mirrored (a saved map names both sides, and
+a role it leaves out stays unmapped). `properties` are pose-bone custom properties
 the retarget keys once (Rigify's IK/FK switches set to FK, so that its FK controls drive the deform bones).
 
 Names are compared by a key, so one preset serves a rig whatever its conventions: the namespace before ':' or
@@ -169,8 +170,9 @@ class _NameIndex:
 
 def _resolve(preset: Preset, index: _NameIndex) -> tuple[dict, float]:
     bones, score = {}, 0.0
+    one_sided = not any(r.startswith("right_") for r in preset.bones)
     for role in ROLES:
-        flip = role not in preset.bones and mirror(role) in preset.bones
+        flip = one_sided and role.startswith("right_") and mirror(role) in preset.bones
         candidates = preset.bones.get(mirror(role) if flip else role, ())
         found = []
         for c in candidates:

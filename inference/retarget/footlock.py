@@ -1,7 +1,7 @@
 """Foot locking: keep the source's planted feet planted on the target, by a two-bone IK pass on the legs.
 
 contacts() finds planted frames on the source (slow and near the floor); lock_goals() holds the target's ankle
-at one place per planted stretch, blending in and out over a few frames; two_bone_ik() turns the thigh and shin
+at one place per planted stretch, easing the correction in and out over a few frames; two_bone_ik() turns the thigh and shin
 (world rotations) so the ankle reaches its goal with the knee kept in its bend plane. The foot's own world
 rotation is left alone, so the sole keeps the source's orientation. Shapes: T frames, positions [T,3] metres.
 """
@@ -34,17 +34,21 @@ def _runs(mask):
 
 def lock_goals(pos, planted, blend: int = 3):
     """Goals [T,3] and weights [T] for an ankle's trajectory pos [T,3]: each planted run is held at the run's
-    mean position (weight 1); `blend` frames either side ease from the free trajectory (weight 0) to it."""
+    mean position (weight 1). In the `blend` frames either side the foot keeps moving as it does and only the
+    run's correction (anchor minus the position at the run's first or last frame) eases in and out, so a foot
+    swinging into or out of a plant is not dragged toward it."""
     pos = np.asarray(pos, float)
     t = len(pos)
     goal, weight = pos.copy(), np.zeros(t)
     for s, e in _runs(planted):
         anchor = pos[s:e].mean(0)
-        lo, hi = max(0, s - blend), min(t, e + blend)
-        for i in range(lo, hi):
-            w = 1.0 if s <= i < e else (1.0 - (s - i) / (blend + 1) if i < s else 1.0 - (i - e + 1) / (blend + 1))
-            if w > weight[i]:
-                weight[i], goal[i] = w, anchor
+        goal[s:e], weight[s:e] = anchor, 1.0
+        for i in range(max(0, s - blend), s):
+            w = 1.0 - (s - i) / (blend + 1)
+            goal[i], weight[i] = pos[i] + w * (anchor - pos[s]), 1.0
+        for i in range(e, min(t, e + blend)):
+            w = 1.0 - (i - e + 1) / (blend + 1)
+            goal[i], weight[i] = pos[i] + w * (anchor - pos[e - 1]), 1.0
     return goal, weight
 
 

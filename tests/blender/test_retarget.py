@@ -303,3 +303,44 @@ def test_bad_inputs_cancel_with_a_message(ops, walk):
     with pytest.raises(RuntimeError, match="not an armature"):
         bpy.ops.bodyrig.retarget(source=src.name, target="Nope")
     assert junk.animation_data is None
+
+
+def test_bone_map_editor_detects_edits_saves_and_drives_the_operator(ops, walk, tmp_path):
+    import json
+
+    import bpy
+
+    from bodyrig.blender_addon import retarget_panel
+    from bodyrig.operators import blender_compat
+    from bodyrig.operators.retarget_ops import BODYRIG_OT_retarget, table_json
+
+    assert "UNDO" in BODYRIG_OT_retarget.bl_options
+    for cls in retarget_panel.CLASSES:  # the panel and its list register (headless bpy draws no UI)
+        bpy.utils.register_class(cls)
+    try:
+        src, _ = walk
+        tgt = R.build_anny_rig("mixamo", location=(1.5, 0.0, 0.0))
+        settings = bpy.context.scene.bodyrig_retarget
+        settings.source, settings.target = src, tgt
+        assert bpy.ops.bodyrig.retarget_detect() == {"FINISHED"}
+        rows = {r.role: r.bones for r in settings.rows}
+        assert rows["left_hip"] == "mixamorig:LeftUpLeg" and rows["spine"].count(",") == 2
+        assert "every role mapped" in settings.status
+        # Unmap the right collar by hand, save, reload: the file holds the edit.
+        next(r for r in settings.rows if r.role == "right_collar").bones = ""
+        path = tmp_path / "mine.json"
+        assert bpy.ops.bodyrig.retarget_save_map(filepath=str(path)) == {"FINISHED"}
+        saved = json.loads(path.read_text())
+        assert "right_collar" not in saved["bones"] and saved["bones"]["left_knee"] == ["mixamorig:LeftLeg"]
+        settings.rows.clear()
+        assert bpy.ops.bodyrig.retarget_load_map(filepath=str(path)) == {"FINISHED"}
+        assert "not mapped: right_collar" in settings.status
+        result = bpy.ops.bodyrig.retarget(source=src.name, target=tgt.name, preset="CUSTOM",
+                                          map_json=table_json(settings))
+        assert result == {"FINISHED"}
+        keyed = {fc.data_path for fc in blender_compat.action_fcurves(tgt.animation_data.action, tgt)}
+        assert 'pose.bones["mixamorig:RightShoulder"].rotation_quaternion' not in keyed
+        assert 'pose.bones["mixamorig:LeftShoulder"].rotation_quaternion' in keyed
+    finally:
+        for cls in reversed(retarget_panel.CLASSES):
+            bpy.utils.unregister_class(cls)
