@@ -94,10 +94,8 @@ def _targets(R, bpy, tmp_path):
         return arm
 
     def long_shins():
-        from tests.blender.test_retarget import _long_shins
-
         arm = R.build_anny_rig("mixamo", name="long_shins", location=(1.5, 0.0, 0.0))
-        _long_shins(arm, 1.35)
+        R.long_shins(arm, 1.35)
         return arm
 
     return [("Mixamo (anny, T-pose)", "mixamo", anny("mixamo")),

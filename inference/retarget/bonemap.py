@@ -30,7 +30,7 @@ _PREFIX_RANK = {"def": 1, "org": 2, "mch": 3}
 _SEP = r"[._\- ]"
 _SIDE_PATTERNS = (
     re.compile(rf"^(?P<rest>.+?){_SEP}(?P<side>left|right|[lr])$", re.IGNORECASE),  # thigh.L, thigh_left
-    re.compile(rf"^(?P<side>left|right)(?P<rest>.+)$", re.IGNORECASE),  # LeftUpLeg, left_hip
+    re.compile(r"^(?P<side>left|right)(?P<rest>.+)$", re.IGNORECASE),  # LeftUpLeg, left_hip
     re.compile(rf"^(?P<side>[lr]){_SEP}(?P<rest>.+)$", re.IGNORECASE),  # L_Thigh
     re.compile(rf"^(?P<head>.+?){_SEP}(?P<side>[lr]){_SEP}(?P<rest>.+)$", re.IGNORECASE),  # Bip01 L Thigh
 )

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import BadInputError
 from . import footlock
-from .roles import AIM, CHAINS, PARENT, ROLES, ROOT
+from .roles import AIM, PARENT, ROLES, ROOT
 from .transfer import (chain_samples, distribute_chain, facing_alignment, leg_scale, pose_from_world,
                        rest_correction, root_travel, rotation_part, transfer_rotation)
 

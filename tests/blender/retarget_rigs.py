@@ -262,3 +262,22 @@ def to_a_pose(arm, arm_bones, angle_deg: float = 40.0):
         for b in chain:
             b.transform(m)
     bpy.ops.object.mode_set(mode="OBJECT")
+
+
+def long_shins(arm, factor):
+    """Lengthen the shins' rest by `factor` (feet and toes move down with them), in edit mode."""
+    import bpy
+    from mathutils import Vector
+
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    for side in ("Left", "Right"):
+        shin = arm.data.edit_bones[f"mixamorig:{side}Leg"]
+        offset = (Vector(shin.tail) - Vector(shin.head)) * (factor - 1)
+        below = list(shin.children_recursive)
+        for b in below:
+            b.use_connect = False
+        shin.tail = Vector(shin.tail) + offset
+        for b in below:
+            b.head, b.tail = Vector(b.head) + offset, Vector(b.tail) + offset
+    bpy.ops.object.mode_set(mode="OBJECT")

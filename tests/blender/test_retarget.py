@@ -184,31 +184,12 @@ def test_fbx_mixamo_a_pose_centimetres_turned(ops, walk, tmp_path):
     assert abs(_hips_travel_ratio(src, tgt, "mixamo") - 1) < 0.15
 
 
-def _long_shins(arm, factor):
-    """Lengthen the shins' rest by `factor` (feet and toes move down with them), in edit mode."""
-    import bpy
-    from mathutils import Vector
-
-    bpy.context.view_layer.objects.active = arm
-    bpy.ops.object.mode_set(mode="EDIT")
-    for side in ("Left", "Right"):
-        shin = arm.data.edit_bones[f"mixamorig:{side}Leg"]
-        offset = (Vector(shin.tail) - Vector(shin.head)) * (factor - 1)
-        below = list(shin.children_recursive)
-        for b in below:
-            b.use_connect = False
-        shin.tail = Vector(shin.tail) + offset
-        for b in below:
-            b.head, b.tail = Vector(b.head) + offset, Vector(b.tail) + offset
-    bpy.ops.object.mode_set(mode="OBJECT")
-
-
 def test_foot_lock_keeps_planted_feet_still_on_other_proportions(ops, walk):
     src, stance = walk
     free = R.build_anny_rig("mixamo", name="free", location=(1.5, 0.0, 0.0))
     locked = R.build_anny_rig("mixamo", name="locked", location=(-1.5, 0.0, 0.0))
     for arm in (free, locked):
-        _long_shins(arm, 1.35)
+        R.long_shins(arm, 1.35)
     _retarget(src, free)
     _retarget(src, locked, foot_lock=True)
     assert _slides(free, "mixamo", stance).max() > 0.02  # the proportions alone make the feet slide
