@@ -266,6 +266,13 @@ def test_export_retargeted_rig_and_import_it_back(ops, walk, tmp_path, fmt):
     frames = np.arange(1, FRAMES + 1, 7)
     want = R.segment_directions(tgt, "mixamo", frames)
     path = export_character(tgt, tmp_path / f"walk.{fmt}")
+    if fmt == "glb":  # one clip: the target's own action, not the source's as well
+        import json
+        import struct
+
+        raw = path.read_bytes()
+        gltf = json.loads(raw[20:20 + struct.unpack("<I", raw[12:16])[0]])
+        assert [a["name"] for a in gltf["animations"]] == [tgt.animation_data.action.name]
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.scene.render.fps = 30  # the glTF importer turns seconds into frames at the scene's rate
     if fmt == "fbx":
