@@ -199,6 +199,27 @@ def test_foot_lock_keeps_planted_feet_still_on_other_proportions(ops, walk):
     assert abs(_hips_travel_ratio(src, locked, "mixamo") - 1) < 0.15
 
 
+def test_a_target_facing_another_way_walks_its_own_way(ops, walk):
+    """Turned 90° about Z at object level: its motion is the source's turned by the same 90°."""
+    from scipy.spatial.transform import Rotation
+
+    src, _ = walk
+    tgt = R.build_anny_rig("mixamo", location=(1.5, 0.0, 0.0))
+    tgt.rotation_euler = (0.0, 0.0, math.pi / 2)
+    _retarget(src, tgt)
+    turn = Rotation.from_euler("z", 90, degrees=True).as_matrix()
+    a = R.segment_directions(src, "bodyrig", _frames()) @ turn.T
+    b = R.segment_directions(tgt, "mixamo", _frames())
+    err = np.degrees(np.arccos(np.clip((a * b).sum(-1), -1, 1)))
+    assert err.mean() < MEAN_DEG and err.max() < MAX_DEG
+    f = _frames()[[0, -1]]
+    hs = R.world_heads(src, ["pelvis"], f)[:, 0]
+    ht = R.world_heads(tgt, ["mixamorig:Hips"], f)[:, 0]
+    step_s, step_t = (hs[1] - hs[0])[:2], (ht[1] - ht[0])[:2]
+    assert np.degrees(np.arccos(np.dot(turn[:2, :2] @ step_s, step_t)
+                                / np.linalg.norm(step_s) / np.linalg.norm(step_t))) < 2.0
+
+
 def test_menu_call_takes_the_selection(ops, walk):
     import bpy
 
