@@ -51,9 +51,6 @@ def test_animate_vs_keyframe_insert():
     from bodyrig.operators.rig import build_character
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    from bodyrig.operators import character_props
-
-    character_props.register()  # the properties every character carries
     pose, transl = _motion(FRAMES)
     char = build_character(tiny_model(), name="Fast")
     animate(char, pose[:2], transl[:2], fps=30)  # warm-up: torch's one-time import is not keying time

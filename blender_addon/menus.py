@@ -1,4 +1,4 @@
-"""File > Import and File > Export entries (appended to Blender's menus, removed again on unregister)."""
+"""File > Import and File > Export entries, and Object > Animation > Retarget BodyRig Motion (appended to Blender's menus, removed again on unregister)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,21 @@ def draw_export(self, context):
     self.layout.operator("bodyrig.export", text="BodyRig Character (.fbx, .glb, .bvh, .npz)")
 
 
+def draw_animation(self, context):
+    self.layout.separator()
+    self.layout.operator("bodyrig.retarget", text="Retarget BodyRig Motion")
+
+
 def add() -> None:
     bpy.types.TOPBAR_MT_file_import.append(draw_import)
     bpy.types.TOPBAR_MT_file_export.append(draw_export)
+    bpy.types.VIEW3D_MT_object_animation.append(draw_animation)
 
 
 def remove() -> None:
     bpy.types.TOPBAR_MT_file_import.remove(draw_import)
     bpy.types.TOPBAR_MT_file_export.remove(draw_export)
+    bpy.types.VIEW3D_MT_object_animation.remove(draw_animation)
 
 
 CLASSES = ()

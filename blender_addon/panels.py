@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .installer import missing_requirements
+from .retarget_panel import CLASSES as _RETARGET_CLASSES
 
 
 def _is_character(obj) -> bool:
@@ -69,4 +70,4 @@ class BODYRIG_PT_export(_SidebarPanel, bpy.types.Panel):
             col.operator("bodyrig.export", text=text, icon="EXPORT").format = fmt
 
 
-CLASSES = (BODYRIG_PT_import, BODYRIG_PT_character, BODYRIG_PT_export)
+CLASSES = (BODYRIG_PT_import, BODYRIG_PT_character, BODYRIG_PT_export, *_RETARGET_CLASSES)

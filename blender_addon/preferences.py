@@ -78,6 +78,15 @@ class BodyRigPreferences(bpy.types.AddonPreferences):
         ),
         default="AUTO",
     )
+    pose_model: EnumProperty(
+        name="Keypoint Model",
+        items=(
+            ("FULL", "Full", "MediaPipe BlazePose full: the default (faster; measured in bench/RESULTS.md)"),
+            ("HEAVY", "Heavy", "MediaPipe BlazePose heavy: about 1.5-2.5x slower, slightly more precise "
+                               "2D keypoints on photos"),
+        ),
+        default="FULL",
+    )
 
     def draw(self, context):
         draw_preferences(self, self.layout)
@@ -106,6 +115,9 @@ def draw_preferences(prefs, layout) -> None:
     row = box.row()
     row.label(text=device_summary())
     row.operator("bodyrig.refresh_device", text="", icon="FILE_REFRESH")
+    row = box.row()
+    row.label(text="Keypoint model")
+    row.prop(prefs, "pose_model", expand=True)
 
     draw_dependencies(layout)
 

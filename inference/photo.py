@@ -8,15 +8,20 @@ checkpoint exit 2 with one line on stderr.
 from __future__ import annotations
 
 
-def fit_image(image, body=None, checkpoint=None, device="auto", progress=None):
-    """inference.pipeline.fit_photo's BodyFit, for callers that have only these three settings (benches, tests).
+from .mediapipe_pose import DEFAULT_POSE_MODEL
+
+
+def fit_image(image, body=None, checkpoint=None, device="auto", progress=None, pose_model=DEFAULT_POSE_MODEL):
+    """inference.pipeline.fit_photo's BodyFit, for callers that have only these settings (benches, tests).
 
     image: a path, image bytes or an inference.images.Image; body: None/"open", "tiny" or an SMPL file path;
-    checkpoint: an HMR checkpoint or None; device: "auto" | "cpu" | "cuda"; progress: callable(done, total, stage).
+    checkpoint: an HMR checkpoint or None; device: "auto" | "cpu" | "cuda"; progress: callable(done, total, stage);
+    pose_model: the keypoint model, "full" or "heavy" (inference.mediapipe_pose.POSE_MODELS).
     """
     from .pipeline import Settings, fit_photo
 
-    return fit_photo(image, Settings(body=body, checkpoint=checkpoint, device=device), progress=progress).fit
+    settings = Settings(body=body, checkpoint=checkpoint, device=device, pose_model=pose_model)
+    return fit_photo(image, settings, progress=progress).fit
 
 
 # ------------------------------------------------------------------------------------------------- CLI
@@ -28,6 +33,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", default=None, help="HMR checkpoint (SPIN's model_checkpoint.pt)")
     parser.add_argument("--body", default=None, help="'open' (default), 'tiny' or an SMPL .pkl/.npz file")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_pose_model_argument(parser)
+
+
+def add_pose_model_argument(parser) -> None:
+    """The --pose-model option of the fit and video commands."""
+    from .mediapipe_pose import POSE_MODELS
+
+    parser.add_argument("--pose-model", default=DEFAULT_POSE_MODEL, choices=POSE_MODELS,
+                        help=f"keypoint model (default {DEFAULT_POSE_MODEL}; heavy: slower, see bench/RESULTS.md)")
 
 
 def run(args) -> int:
@@ -35,7 +49,7 @@ def run(args) -> int:
 
     from .pipeline import Settings, fit_photo
 
-    settings = Settings(body=args.body, checkpoint=args.checkpoint, device=args.device)
+    settings = Settings(body=args.body, checkpoint=args.checkpoint, device=args.device, pose_model=args.pose_model)
     fit = fit_photo(args.image, settings).fit
     fit.save_json(args.out)
     t = ", ".join(f"{k} {v:.2f}s" for k, v in fit.timings.items())

@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from .errors import BodyRigError
+from .mediapipe_pose import DEFAULT_POSE_MODEL
 
 FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
 CONTACT_HEIGHT = 0.06  # m above the floor (the foot joints sit a few cm above the sole)
@@ -76,7 +77,7 @@ class _Frames:
 def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.0, end: float | None = None,
               stride: int = 1, smooth: float = 0.5, person: int | None = None, focal: float | None = None,
               max_gap: float = 0.5, chunk_size: int = 32, temporal: bool = True, progress=None,
-              timings: dict | None = None):
+              timings: dict | None = None, pose_model: str = DEFAULT_POSE_MODEL):
     """Fit the body model to one person through a video → inference.results.MotionFit (WORLD frame, floor y=0).
 
     path: a video file or a folder of numbered images. body: None/"open", "tiny", a model file or a
@@ -84,7 +85,8 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     smooth: One-Euro strength in [0,1] (0 = none). person: None = the largest person at the start, K = the
     K-th from the left. focal: px (default: the image diagonal). max_gap: longest gap filled, seconds.
     temporal=False: per-frame fitting with no temporal terms, filter or foot handling (the baseline).
-    progress: callable(frames done, frames total, stage) (inference.progress). timings: a dict filled with seconds per stage.
+    progress: callable(frames done, frames total, stage) (inference.progress). timings: a dict filled with seconds
+    per stage. pose_model: the keypoint model, "full" or "heavy" (inference.mediapipe_pose.POSE_MODELS).
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError; VideoStopped; VideoInterrupted.
     """
     from .body.load import load_body
@@ -165,7 +167,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         tm["fit"] += time.perf_counter() - t0
         report(b, len(wanted), "fit")
 
-    tracker = PersonTracker(person=person)
+    tracker = PersonTracker(person=person, pose_model=pose_model)
     try:
         try:
             it = src.chunks(start, end, stride, chunk_size=1)  # frame by frame: a fault loses nothing buffered
@@ -183,7 +185,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                     break
                 tm["decode"] += time.perf_counter() - t0
                 t0 = time.perf_counter()
-                obs = tracker.step(chunk.frames[0])
+                obs = tracker.step(chunk.frames[0], chunk.times[0])
                 tm["detect"] += time.perf_counter() - t0
                 buf.append((chunk.indices[0], chunk.times[0], obs, chunk.frames[0] if checkpoint and obs else None))
                 if len(buf) >= chunk_size:
@@ -309,6 +311,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--person", type=int, default=None,
                         help="follow the K-th person from the left in the first frame (default: the largest)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .photo import add_pose_model_argument
+
+    add_pose_model_argument(parser)
 
 
 def run(args) -> int:
@@ -336,7 +341,8 @@ def run(args) -> int:
     from .pipeline import Settings, video_motion
 
     settings = Settings(body=args.body, checkpoint=args.checkpoint, device=args.device, start=args.start,
-                        end=args.end, stride=args.stride, smooth=args.smooth, person=args.person)
+                        end=args.end, stride=args.stride, smooth=args.smooth, person=args.person,
+                        pose_model=args.pose_model)
     try:
         motion = video_motion(args.video, settings, progress=progress).motion
     except VideoStopped as exc:

@@ -8,9 +8,11 @@ that and build through them.
 
 from .export_ops import CLASSES as _EXPORT_CLASSES
 from .import_ops import CLASSES as _IMPORT_CLASSES
+from .retarget_ops import CLASSES as _RETARGET_CLASSES
+from . import retarget_ops
 from .shape_ops import BODYRIG_OT_update_joints
 
-_CLASSES = (BODYRIG_OT_update_joints, *_IMPORT_CLASSES, *_EXPORT_CLASSES)
+_CLASSES = (BODYRIG_OT_update_joints, *_IMPORT_CLASSES, *_EXPORT_CLASSES, *_RETARGET_CLASSES)
 
 
 def register():
@@ -21,11 +23,13 @@ def register():
     character_props.register()
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
+    retarget_ops.register_properties()
 
 
 def unregister():
     import bpy
 
+    retarget_ops.unregister_properties()
     from . import character_props
 
     for cls in reversed(_CLASSES):

@@ -40,7 +40,7 @@ def set_scene_timing(scene, fps: float, start_frame: int, num_frames: int) -> No
     scene.frame_end = int(start_frame) + max(int(num_frames), 1) - 1
 
 
-def _fill(fcurve, frames, values, interp: int) -> None:
+def fill_keys(fcurve, frames, values, interp: int = 1) -> None:
     """Bulk keys: frames [T] and values [T] (float32) into an empty f-curve."""
     n = len(frames)
     kp = fcurve.keyframe_points
@@ -82,11 +82,11 @@ def animate(character_or_armature, pose, transl=None, fps: float = 30.0, interpo
             pb.location = (0.0, 0.0, 0.0)
         path = pb.path_from_id("rotation_quaternion")
         for i in range(4):
-            _fill(blender_compat.fcurves_new(action, arm, path, i, name), frames, quats[:, j, i], interp)
+            fill_keys(blender_compat.fcurves_new(action, arm, path, i, name), frames, quats[:, j, i], interp)
         if j == 0:
             loc = pb.path_from_id("location")
             for i in range(3):
-                _fill(blender_compat.fcurves_new(action, arm, loc, i, name), frames,
+                fill_keys(blender_compat.fcurves_new(action, arm, loc, i, name), frames,
                       transl[:, i].astype(np.float32), interp)
     set_scene_timing(bpy.context.scene, fps, start_frame, t)
     return action

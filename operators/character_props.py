@@ -3,8 +3,8 @@
 `Object.bodyrig` (BodyRigCharacter): the fitted shape (betas, any length), the body model's label, and the photo's
 pinhole camera when the character came from a photo. Every scene builder writes it through `write_character`
 (rig.build_character does, so every way of making a character does), the .npz export reads it back through
-`read_betas` / `read_body_label`. The extension registers it (operators.register); scripts and tests that build
-scenes with PyPI bpy call `register()` too (idempotent).
+`read_betas` / `read_body_label`. The extension registers it (operators.register), and build_character does
+(idempotent) so scripts and tests that build scenes with PyPI bpy carry it too.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ Axes and units, per format (the rig: body frame Y up, turned to Blender's Z up a
   (FBX_SCALE_ALL): coordinates stay in metres and the file declares metres (UnitScaleFactor 100 cm), so 1 m is
   1 m in Blender, Unity and Unreal without any 100x object scale. No leaf bones; animation baked every frame
   with no key reduction. Shape keys are kept (modifiers other than the armature are not applied).
-- glTF (.glb): glTF is Y up, metres by definition. Skin and every frame sampled, bones as they are.
+- glTF (.glb): glTF is Y up, metres by definition. Skin and every frame sampled, bones as they are; one clip,
+  the armature's active action, under the action's name.
 - BVH: written in the armature's own space, which is the body frame: Y up, metres, as BVH readers expect.
   BVH holds only the skeleton and its motion (no mesh); rotations are Euler XYZ in degrees with 6 decimals.
 
@@ -127,13 +128,18 @@ def _fbx(filepath: str, frames) -> set:
 
 
 def _glb(filepath: str, frames) -> set:
+    # Only the armature's own (active) action: "ACTIONS" also wrote every other action in the file as a clip of
+    # this armature (a retargeted rig got its source's action too). The clip keeps the action's name.
+    arm = bpy.context.view_layer.objects.active
+    action = arm.animation_data.action if arm is not None and arm.animation_data else None
     return bpy.ops.export_scene.gltf(
         filepath=filepath, check_existing=False, export_format="GLB", use_selection=True, export_yup=True,
-        export_apply=False, export_skins=True, export_animations=True, export_animation_mode="ACTIONS",
+        export_apply=False, export_skins=True, export_animations=True, export_animation_mode="ACTIVE_ACTIONS",
         export_force_sampling=True, export_frame_step=1, export_frame_range=True, export_def_bones=False,
         export_leaf_bone=False, export_optimize_animation_size=False, export_anim_single_armature=True,
         export_reset_pose_bones=True, export_rest_position_armature=True, export_morph=True,
         export_cameras=False, export_lights=False,
+        export_nla_strips_merged_animation_name=action.name if action is not None else "Animation",
     )
 
 

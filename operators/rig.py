@@ -211,7 +211,9 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
     master collection). The shape and the body's name are stored on the armature (character_props), so every
     character exports its own betas. See the module docstring for the bone and axis conventions.
     """
-    from .character_props import write_character
+    from . import character_props
+
+    character_props.register()  # idempotent: scripts and tests build characters without the extension
 
     betas = None if betas is None else np.asarray(betas, dtype=np.float64).ravel()
     shaped, joints = data.shaped(betas)  # raises BadInputError for too many betas, before anything is made
@@ -229,7 +231,7 @@ def build_character(data, betas=None, name: str = "BodyRig", shape_keys: bool = 
     for pb in arm_obj.pose.bones:
         pb.rotation_mode = "QUATERNION"
     _store_regressor(arm_obj, data)
-    write_character(arm_obj, np.zeros(data.num_betas) if betas is None else betas, data.name)
+    character_props.write_character(arm_obj, np.zeros(data.num_betas) if betas is None else betas, data.name)
 
     mesh_obj = bpy.data.objects.new(f"{name}Mesh",
                                     _build_mesh(f"{name}Mesh", data, data.v_template if shape_keys else shaped))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from ..inference.errors import ModelFileError
+from ..inference.mediapipe_pose import DEFAULT_POSE_MODEL
 from ..inference.pipeline.settings import DEVICES, GENDERS, Settings
 
 
@@ -52,6 +53,7 @@ def settings_from(operator=None, prefs=None) -> Settings:
     if prefs is not None:
         device = str(getattr(prefs, "device", "AUTO")).lower()
         s["device"] = device if device in DEVICES else "auto"
+        s["pose_model"] = str(getattr(prefs, "pose_model", DEFAULT_POSE_MODEL)).lower()
         s["checkpoint"] = _path(getattr(prefs, "hmr_checkpoint", ""))
         s["pifu_net_g"] = _path(getattr(prefs, "pifu_net_G", ""))
         s["pifu_net_c"] = _path(getattr(prefs, "pifu_net_C", ""))

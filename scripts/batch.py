@@ -129,10 +129,7 @@ class Stopwatch:
 def _fresh_scene():
     import bpy
 
-    from bodyrig.operators import character_props
-
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    character_props.register()
 
 
 def _write_character_outputs(character, targets: dict, watch):

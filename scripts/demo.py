@@ -28,7 +28,6 @@ def build(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto")
 
     from inference.images import load_image
     from inference.pipeline import Settings, fit_photo
-    from bodyrig.operators import character_props
     from bodyrig.operators.photo_scene import character_from_fit, save_blend
     from bodyrig.operators.render import add_key_light
 
@@ -38,7 +37,6 @@ def build(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto")
     for note in fit.notes:
         print(f"note: {note}")
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    character_props.register()
     character = character_from_fit(fit, photo_fit.body, name="Character")
     add_key_light(character.collection)
     out_dir.mkdir(parents=True, exist_ok=True)

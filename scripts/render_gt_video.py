@@ -113,9 +113,6 @@ def main(argv=None) -> int:
     pose = gt_motion(n, args.fps)
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    from bodyrig.operators import character_props
-
-    character_props.register()  # the properties every character carries
     scene = bpy.context.scene
     data = load_body(args.body)
     betas = np.zeros(min(10, data.num_betas))

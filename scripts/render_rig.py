@@ -66,9 +66,6 @@ def main(argv=None) -> int:
     from bodyrig.operators.rig import build_character
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    from bodyrig.operators import character_props
-
-    character_props.register()  # the properties every character carries
     scene = bpy.context.scene
     data = load_body(args.body)
     char = build_character(data, betas=np.zeros(min(10, data.num_betas)), name="BodyRig")

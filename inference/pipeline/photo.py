@@ -47,7 +47,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit
 
     t0 = time.perf_counter()
     report(5, 100, "finding the person")
-    det = detect_person(img.rgb)
+    det = detect_person(img.rgb, img.name, pose_model=settings.pose_model)
     timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -27,7 +27,7 @@ def video_motion(path, settings: Settings = Settings(), progress=None, timings: 
     data = load_body(settings.body)
     motion = fit_video(path, body=data, checkpoint=settings.checkpoint, device=settings.device,
                        start=settings.start, end=settings.end, stride=settings.stride, smooth=settings.smooth,
-                       person=settings.person, progress=progress, timings=timings)
+                       person=settings.person, pose_model=settings.pose_model, progress=progress, timings=timings)
     motion.body_model = _label(settings)
     return MotionResult(motion=motion, body=data)
 

@@ -79,12 +79,13 @@ def test_settings_merge_preferences_and_operator(tmp_path, monkeypatch):
     smpl = tmp_path / "SMPL_FEMALE.pkl"
     smpl.write_bytes(b"x")
     prefs = types.SimpleNamespace(device="CUDA", hmr_checkpoint="", pifu_net_G=str(tmp_path / "g"), pifu_net_C="",
-                                  body_source="SMPL", smpl_female=str(smpl), smpl_neutral="", smpl_male="")
+                                  body_source="SMPL", smpl_female=str(smpl), smpl_neutral="", smpl_male="",
+                                  pose_model="HEAVY")
     op = types.SimpleNamespace(gender="FEMALE", shape_keys=True)
     from bodyrig.inference.pipeline import Settings
 
     s = settings_from(op, prefs)
-    assert s == Settings(body=str(smpl), gender="female", checkpoint=None, device="cuda",
+    assert s == Settings(body=str(smpl), gender="female", checkpoint=None, device="cuda", pose_model="heavy",
                          pifu_net_g=str(tmp_path / "g"), pifu_net_c=None, shape_keys=True)
     assert settings_from(None, None).body is None  # the open body by default
     with pytest.raises(ModelFileError, match="no SMPL neutral file"):

@@ -83,9 +83,6 @@ def test_motion_animates_a_rig_at_the_video_fps(cli_motion):
     from bodyrig.operators.rig import build_character
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    from bodyrig.operators import character_props
-
-    character_props.register()  # the properties every character carries
     m = load_motion(cli_motion[0])
     char = build_character(load_body("tiny"), betas=m.betas, name="Video")
     animate(char, m.pose, m.transl, m.fps)
