@@ -14,6 +14,11 @@ import bpy
 _LAYERED = "layers" in bpy.types.Action.bl_rna.properties and "slots" in bpy.types.Action.bl_rna.properties
 
 
+def is_layered() -> bool:
+    """True on Blender ≥ 4.4 (slotted actions), False on 4.2/4.3 (legacy action.fcurves)."""
+    return _LAYERED
+
+
 def new_action(obj, name: str):
     """A new, empty Action assigned to `obj` (its slot too on layered Blender). Returns the Action."""
     action = bpy.data.actions.new(name)
