@@ -88,8 +88,7 @@ def draw_overlay(rgb, fit, body_data, vertices, joints, annotation=None):
     out = rgb.copy()
     m = mask > 0
     out[m] = (0.45 * rgb[m] + 0.55 * layer[m]).astype(np.uint8)
-    j2 = np.stack([c["fx"] * joints[:, 0] / joints[:, 2] + c["cx"], c["fy"] * joints[:, 1] / joints[:, 2] + c["cy"]],
-                  1)
+    j2 = fit.camera.project(joints)
     parents = body_data.parents
     for j in range(1, 24):
         a, b = tuple(np.round(j2[j]).astype(int)), tuple(np.round(j2[parents[j]]).astype(int))
