@@ -46,9 +46,9 @@ def _keyframe_insert_loop(arm, pose, transl):
 def test_animate_vs_keyframe_insert():
     bpy = pytest.importorskip("bpy")
     from inference.body import tiny_model
-    from operators.animate import animate
-    from operators.blender_compat import action_fcurves
-    from operators.rig import build_character
+    from bodyrig.operators.animate import animate
+    from bodyrig.operators.blender_compat import action_fcurves
+    from bodyrig.operators.rig import build_character
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     pose, transl = _motion(FRAMES)

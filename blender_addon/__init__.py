@@ -1,21 +1,13 @@
 """Blender UI only: preferences, properties, panels, menus and the dependency installer.
 
-May import bpy and `operators`; calls operators, never does the work itself. Nothing names the extension's
-package: it is found from __package__ (`bl_ext.<repository>.bodyrig` when installed as an extension).
+May import bpy and `operators` (relatively: `..operators`); calls operators, never does the work itself. Nothing
+names the extension's package: it is found from __package__ (`bl_ext.<repository>.bodyrig` as an extension).
 """
-
-import importlib
 
 
 def root_package() -> str:
     """The extension's root package (what AddonPreferences.bl_idname must be), '' outside an extension."""
     return __package__.rpartition(".")[0]
-
-
-def sibling(name: str):
-    """Import the extension's sibling package `name` (e.g. "operators.modal") whether installed or not."""
-    root = root_package()
-    return importlib.import_module(f"{root}.{name}" if root else name)
 
 
 def _modules():

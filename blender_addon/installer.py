@@ -22,7 +22,7 @@ from pathlib import Path
 
 import bpy
 
-from . import root_package, sibling
+from . import root_package
 
 # What each distribution is for, and the module it provides. The pins are per Python line, in the requirement
 # sets next to this file (one tested set per line); numpy is never in them: it is pinned to Blender's own.
@@ -154,7 +154,7 @@ def run_pip(command, progress=None) -> str:
 
     Raises BodyRigError with pip's error lines (its exact text) when pip fails or is missing.
     """
-    from inference.errors import BodyRigError
+    from ..inference.errors import BodyRigError
 
     lines = []
     env = dict(os.environ, PYTHONNOUSERSITE="1")
@@ -195,7 +195,8 @@ class BODYRIG_OT_install_dependencies(bpy.types.Operator):
     bl_options = {"REGISTER", "INTERNAL"}
 
     def execute(self, context):
-        modal = sibling("operators.modal")
+        from ..operators import modal
+
         Job, has_window = modal.Job, modal.has_window
 
         problem = python_problem()
@@ -228,12 +229,14 @@ class BODYRIG_OT_install_dependencies(bpy.types.Operator):
         return {"FINISHED"}
 
     def _conclude(self, job):
-        from inference.errors import BodyRigError
+        from ..inference.errors import BodyRigError
 
         ok = _finish(job)
         if not ok:
             if not isinstance(job.error, BodyRigError):
-                return sibling("operators.staging").report_failure(self, job.error)
+                from ..operators.staging import report_failure
+
+                return report_failure(self, job.error)
             self.report({"ERROR"}, _state["error"])
             return {"CANCELLED"}
         self.report({"INFO"}, _state["done"])

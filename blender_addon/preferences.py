@@ -24,7 +24,7 @@ def device_summary(refresh: bool = False) -> str:
             text = "PyTorch not installed: use Install Dependencies below"
         else:
             try:
-                from inference.device import cuda_status
+                from ..inference.device import cuda_status
 
                 import torch
 

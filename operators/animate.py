@@ -13,9 +13,9 @@ from fractions import Fraction
 import bpy
 import numpy as np
 
-from inference.body.skeleton import NUM_JOINTS, SMPL_JOINT_NAMES
-from inference.errors import BadInputError
-from inference.rotations import axis_angle_to_quaternion, make_quaternions_continuous
+from ..inference.body.skeleton import NUM_JOINTS, SMPL_JOINT_NAMES
+from ..inference.errors import BadInputError
+from ..inference.rotations import axis_angle_to_quaternion, make_quaternions_continuous
 
 from . import blender_compat
 from .rig import character_of

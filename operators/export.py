@@ -25,7 +25,7 @@ from pathlib import Path
 
 import bpy
 
-from inference.errors import BadInputError, BodyRigError
+from ..inference.errors import BadInputError, BodyRigError
 
 FORMATS = {".fbx": "fbx", ".glb": "glb", ".bvh": "bvh"}
 _ADDONS = {"fbx": "io_scene_fbx", "glb": "io_scene_gltf2", "bvh": "io_anim_bvh"}
@@ -42,7 +42,7 @@ def export_format(path, fmt: str | None = None) -> str:
 
 def export_character(character_or_armature, path, fmt: str | None = None) -> Path:
     """Write the character's armature (+ mesh, except for BVH) and animation to `path`. Returns the path."""
-    from inference.fileio import atomic_path
+    from ..inference.fileio import atomic_path
 
     from .rig import character_of
 

@@ -32,7 +32,7 @@ def format_of(path: str, fmt: str = "AUTO") -> str:
     for key, value in EXTENSIONS.items():
         if value == ext:
             return key
-    from inference.errors import BadInputError
+    from ..inference.errors import BadInputError
 
     raise BadInputError(f"cannot export to '{ext or path}': use .fbx, .glb, .bvh or .npz")
 
@@ -41,7 +41,7 @@ def motion_from_armature(arm, scene):
     """The armature's animation (or current pose) as a MotionFit in the world frame."""
     import numpy as np
 
-    from inference.results import MotionFit
+    from ..inference.results import MotionFit
 
     from .import_ops import PROP_BETAS
     from .pose import read_pose
@@ -86,7 +86,7 @@ class BODYRIG_OT_export(bpy.types.Operator, ExportHelper):
 
     def execute(self, context):
         try:
-            from inference.errors import BadInputError
+            from ..inference.errors import BadInputError
 
             from .rig import character_of
 
@@ -97,7 +97,7 @@ class BODYRIG_OT_export(bpy.types.Operator, ExportHelper):
             path = bpy.path.abspath(self.filepath)
             fmt = format_of(path, self.format)
             if fmt == "NPZ":
-                from inference.motion_io import save_motion
+                from ..inference.motion_io import save_motion
 
                 save_motion(motion_from_armature(character.armature, context.scene), path)
             else:

@@ -38,7 +38,7 @@ def _name_from(path: str) -> str:
 
 
 def _check_file(path: str, kind: str):
-    from inference.errors import BadInputError
+    from ..inference.errors import BadInputError
 
     if not path or not os.path.isfile(bpy.path.abspath(path)):
         raise BadInputError(f"{kind} not found: {path or '(no file chosen)'}")
@@ -78,8 +78,8 @@ class BODYRIG_OT_import_photo(_ImportBase, bpy.types.Operator):
         s = self.settings
 
         def work(progress):
-            from inference.body import load_body
-            from inference.photo import fit_image
+            from ..inference.body import load_body
+            from ..inference.photo import fit_image
 
             progress(0.0, "loading the body model")
             data = load_body(s["body"])
@@ -116,8 +116,8 @@ class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
         s = self.settings
 
         def work(progress):
-            from inference.body import load_body
-            from inference.video import fit_video
+            from ..inference.body import load_body
+            from ..inference.video import fit_video
 
             progress(0.0, "loading the body model")
             data = load_body(s["body"])
@@ -151,21 +151,21 @@ class BODYRIG_OT_import_motion(_ImportBase, bpy.types.Operator):
         selected = None
         if self.target == "SELECTED":
             from .rig import character_of
-            from inference.errors import BadInputError
+            from ..inference.errors import BadInputError
 
             if context.active_object is None:
                 raise BadInputError("select a BodyRig character (its armature or mesh) to apply the motion to")
             selected = character_of(context.active_object).armature
 
         def work(progress):
-            from inference.body import load_body
-            from inference.motion_io import load_motion
+            from ..inference.body import load_body
+            from ..inference.motion_io import load_motion
 
             progress(0.2, "reading the motion")
             motion = load_motion(path)
             data = None if selected is not None else load_body(s["body"])
             if motion.metadata.get("frame") == "amass_z_up" and data is not None:
-                from inference.motion_io import amass_to_world
+                from ..inference.motion_io import amass_to_world
 
                 pelvis = data.shaped(motion.betas[: data.num_betas])[1][0]  # AMASS may carry 16 betas
                 motion = amass_to_world(motion, pelvis)
@@ -177,7 +177,7 @@ class BODYRIG_OT_import_motion(_ImportBase, bpy.types.Operator):
                 return run_staged(self, context, lambda: _animate_new(self, context, motion, data, _name_from(path)))
 
             def build():
-                from inference.motion_io import amass_to_world
+                from ..inference.motion_io import amass_to_world
 
                 from .animate import animate
 
@@ -202,7 +202,7 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
                        default=True)
 
     def plan(self, context):
-        from inference.errors import ModelFileError
+        from ..inference.errors import ModelFileError
 
         path = _check_file(self.filepath, "photo")
         s = self.settings
@@ -210,9 +210,9 @@ class BODYRIG_OT_import_pifu(_ImportBase, bpy.types.Operator):
             raise ModelFileError("PIFu needs its net_G and net_C checkpoints: set both in BodyRig's preferences")
 
         def work(progress):
-            from inference.body import load_body
-            from inference.photo import fit_image
-            from inference.pifu.reconstruct import reconstruct
+            from ..inference.body import load_body
+            from ..inference.photo import fit_image
+            from ..inference.pifu.reconstruct import reconstruct
 
             progress(0.0, "fitting the body")
             data = load_body(s["body"])

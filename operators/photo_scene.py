@@ -12,7 +12,7 @@ from pathlib import Path
 
 import bpy
 
-from inference.fileio import atomic_path
+from ..inference.fileio import atomic_path
 
 
 def add_photo_camera(collection, camera: dict, name: str = "PhotoCamera"):

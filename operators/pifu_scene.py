@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.results import CAMERA_TO_WORLD
+from ..inference.results import CAMERA_TO_WORLD
 
 COLOUR_ATTRIBUTE = "Col"
 WEIGHT_STEPS = 1024  # skinning weights are stored in steps of 1/1024 (see quantize_weights)
@@ -72,8 +72,8 @@ def joint_transforms(pose, rest_joints, transl=None) -> np.ndarray:
     import torch
     from smplx.lbs import batch_rigid_transform
 
-    from inference.body.skeleton import SMPL_PARENTS
-    from inference.rotations import axis_angle_to_matrix
+    from ..inference.body.skeleton import SMPL_PARENTS
+    from ..inference.rotations import axis_angle_to_matrix
 
     rots = axis_angle_to_matrix(torch.as_tensor(np.reshape(pose, (1, 24, 3)), dtype=torch.float64))
     joints = torch.as_tensor(np.reshape(rest_joints, (1, 24, 3)), dtype=torch.float64)
@@ -211,8 +211,8 @@ def _posed_body(character, data, betas, pose, transl):
     Rest joints come from the bones' heads (what the Armature modifier uses)."""
     import torch
 
-    from inference.body import BodyModel
-    from inference.body.skeleton import SMPL_JOINT_NAMES
+    from ..inference.body import BodyModel
+    from ..inference.body.skeleton import SMPL_JOINT_NAMES
 
     bones = character.armature.data.bones
     rest_joints = np.array([bones[n].head_local for n in SMPL_JOINT_NAMES], dtype=np.float64)
@@ -288,7 +288,7 @@ def import_pifu_mesh(pifu_mesh, fit, character=None, name: str = "Clothed", bind
     """
     import bpy
 
-    from inference.errors import BadInputError
+    from ..inference.errors import BadInputError
 
     from .rig import Character, character_of, write_vertex_groups
 
@@ -299,7 +299,7 @@ def import_pifu_mesh(pifu_mesh, fit, character=None, name: str = "Clothed", bind
     if data is None and isinstance(character, Character):
         data = character.data
     if data is None:
-        from inference.body import load_body
+        from ..inference.body import load_body
 
         data = load_body(fit.body_model)
     if character is None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from inference.body.skeleton import NUM_JOINTS, SMPL_JOINT_NAMES
-from inference.errors import BadInputError
-from inference.rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
+from ..inference.body.skeleton import NUM_JOINTS, SMPL_JOINT_NAMES
+from ..inference.errors import BadInputError
+from ..inference.rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
 
 from .rig import character_of
 

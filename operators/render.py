@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bpy
 
-from inference.fileio import atomic_path
+from ..inference.fileio import atomic_path
 
 
 def setup_cycles(scene, samples: int = 16, transparent: bool = True, device: str = "CPU") -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from inference.body.skeleton import NUM_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
+from ..inference.body.skeleton import NUM_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
 
 # Custom properties on the armature object (what update_joints and read-back need later, inside the .blend).
 PROP_CHARACTER = "bodyrig_character"
@@ -60,7 +60,7 @@ def character_of(obj) -> Character:
         if arm is None:
             arm = next((m.object for m in obj.modifiers if m.type == "ARMATURE" and m.object), None)
     if arm is None or arm.type != "ARMATURE":
-        from inference.errors import BadInputError
+        from ..inference.errors import BadInputError
 
         raise BadInputError(f"'{obj.name}' is not a BodyRig character (select its armature or mesh)")
     mesh = next((c for c in arm.children if c.type == "MESH"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from inference.errors import ModelFileError
+from ..inference.errors import ModelFileError
 
 DEFAULTS = {
     "body": None, "gender": "neutral", "checkpoint": None, "device": "auto", "pifu_net_G": None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from inference.errors import BodyRigError
+from ..inference.errors import BodyRigError
 
 from .rig import POSE_PREFIX, PROP_JREG, character_of, load_regressor, set_rest_joints
 
@@ -42,7 +42,7 @@ def update_joints(character_or_object) -> np.ndarray:
     """Move the bone heads to J_regressor @ the shape-keyed mesh. Returns the new rest joints [24,3]."""
     char = character_of(character_or_object)
     if char.mesh is None or PROP_JREG[0] not in char.armature:
-        from inference.errors import BadInputError
+        from ..inference.errors import BadInputError
 
         raise BadInputError(f"'{char.armature.name}' has no BodyRig mesh or joint regressor; rebuild the character")
     rest = shape_keyed_rest(char.mesh)

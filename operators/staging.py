@@ -68,7 +68,7 @@ def debug_mode() -> bool:
 
 def report_failure(operator, exc: BaseException, staging: Staging | None = None):
     """Report `exc` on `operator` and return {'CANCELLED'}, after rolling `staging` back."""
-    from inference.errors import BodyRigError
+    from ..inference.errors import BodyRigError
 
     if staging is not None:
         staging.rollback()

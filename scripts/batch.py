@@ -26,6 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
+
+repo_package.install()
 
 FORMATS = ("blend", "fbx", "glb", "bvh", "npz", "json")
 PHOTO, VIDEO, UNKNOWN = "photo", "video", "unknown"
@@ -130,14 +133,14 @@ def _fresh_scene():
 
 
 def _write_character_outputs(character, targets: dict, watch):
-    from operators.photo_scene import save_blend
+    from bodyrig.operators.photo_scene import save_blend
 
     for fmt, path in targets.items():
         with watch(f"write_{fmt}"):
             if fmt == "blend":
                 save_blend(path)
             else:
-                from operators.export import export_character
+                from bodyrig.operators.export import export_character
 
                 export_character(character, path, fmt=fmt)
 
@@ -163,7 +166,7 @@ def process_photo(path: Path, targets: dict, opts, watch) -> None:
                                   body_model=fit.body_model, metadata={"source": str(path)}), targets["npz"])
     scene_targets = {f: p for f, p in targets.items() if f in ("blend", "fbx", "glb", "bvh")}
     if scene_targets:
-        from operators.photo_scene import character_from_fit
+        from bodyrig.operators.photo_scene import character_from_fit
 
         with watch("rig"):
             _fresh_scene()
@@ -191,8 +194,8 @@ def process_video(path: Path, targets: dict, opts, watch) -> None:
             save_motion(motion, targets["npz"])
     scene_targets = {f: p for f, p in targets.items() if f in ("blend", "fbx", "glb", "bvh")}
     if scene_targets:
-        from operators.animate import animate
-        from operators.rig import build_character
+        from bodyrig.operators.animate import animate
+        from bodyrig.operators.rig import build_character
 
         with watch("rig"):
             _fresh_scene()

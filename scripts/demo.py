@@ -14,6 +14,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
+
+repo_package.install()
 
 
 def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
@@ -23,8 +26,8 @@ def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
     from inference.body import load_body
     from inference.images import load_image
     from inference.photo import fit_image
-    from operators.photo_scene import character_from_fit, save_blend
-    from operators.render import (add_key_light, add_orbit_camera, composite_over, render_png,
+    from bodyrig.operators.photo_scene import character_from_fit, save_blend
+    from bodyrig.operators.render import (add_key_light, add_orbit_camera, composite_over, render_png,
                                   setup_cycles, side_by_side)
 
     image = load_image(photo)

@@ -25,6 +25,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
+
+repo_package.install()
 CAMERA_DISTANCE = 3.0
 SENSOR_MM = 36.0
 
@@ -100,9 +103,9 @@ def main(argv=None) -> int:
 
     from inference.body.load import load_body
     from inference.fit import default_focal
-    from operators.animate import animate
-    from operators.render import add_key_light, setup_cycles
-    from operators.rig import build_character
+    from bodyrig.operators.animate import animate
+    from bodyrig.operators.render import add_key_light, setup_cycles
+    from bodyrig.operators.rig import build_character
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

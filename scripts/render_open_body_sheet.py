@@ -16,6 +16,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
+
+repo_package.install()
 
 
 def _pose(**joints) -> np.ndarray:
@@ -83,7 +86,7 @@ def build_scene(data, spacing: float = 2.0):
     import math
 
     from inference.body import BodyModel
-    from operators.render import add_key_light
+    from bodyrig.operators.render import add_key_light
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -131,7 +134,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from inference.body.open_body import load_open_body
-    from operators.render import render_png, setup_cycles
+    from bodyrig.operators.render import render_png, setup_cycles
 
     scene = build_scene(load_open_body())
     setup_cycles(scene, samples=args.samples, transparent=False)

@@ -16,6 +16,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
+
+repo_package.install()
 
 
 def poses() -> dict:
@@ -58,9 +61,9 @@ def main(argv=None) -> int:
     import bpy
 
     from inference.body.load import load_body
-    from operators.pose import set_pose
-    from operators.render import add_key_light, render_png, setup_cycles
-    from operators.rig import build_character
+    from bodyrig.operators.pose import set_pose
+    from bodyrig.operators.render import add_key_light, render_png, setup_cycles
+    from bodyrig.operators.rig import build_character
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene

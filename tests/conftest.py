@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
+import repo_package
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BODYRIG_SHARED", REPO.parent / "shared"))
 _TIERS = {"unit", "blender", "e2e"}
 
 # Tests must not write into the user's cache: keep built assets inside the repo-local test cache.
 os.environ.setdefault("BODYRIG_CACHE", str(REPO / ".venv" / "bodyrig-cache"))
+# The Blender layer is imported as the package `bodyrig` (the repository root), as Blender imports the extension.
+repo_package.install()
 
 
 def pytest_collection_modifyitems(config, items):

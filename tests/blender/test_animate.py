@@ -32,7 +32,7 @@ def _motion(t=T, seed=3):
 
 
 def _quat_keys(action, arm, name):
-    from operators.blender_compat import find_fcurve
+    from bodyrig.operators.blender_compat import find_fcurve
 
     path = arm.pose.bones[name].path_from_id("rotation_quaternion")
     cols = []
@@ -47,9 +47,9 @@ def _quat_keys(action, arm, name):
 def test_animation_exact_at_keys_with_ntsc_rate():
     import bpy
 
-    from operators.animate import animate
-    from operators.blender_compat import action_fcurves
-    from operators.rig import build_character
+    from bodyrig.operators.animate import animate
+    from bodyrig.operators.blender_compat import action_fcurves
+    from bodyrig.operators.rig import build_character
 
     data = tiny_model(pose_correctives=True)
     betas = np.array([1.0, -0.5, 0.3])
@@ -70,7 +70,7 @@ def test_animation_exact_at_keys_with_ntsc_rate():
         err = np.abs(evaluated_body_vertices(char.mesh) - ref[k]).max()
         assert err < 1e-5, f"frame {frame}: evaluated mesh off by {err:.3g} m"
     # An animated rig reads back per frame (what the exporters rely on).
-    from operators.pose import read_pose
+    from bodyrig.operators.pose import read_pose
 
     back, back_t = read_pose(char, frame=37)
     np.testing.assert_allclose(axis_angle_to_matrix(back), axis_angle_to_matrix(pose[36]), atol=1e-5)
@@ -78,8 +78,8 @@ def test_animation_exact_at_keys_with_ntsc_rate():
 
 
 def test_quaternions_continuous_and_interpolation_modes():
-    from operators.animate import animate
-    from operators.rig import build_character
+    from bodyrig.operators.animate import animate
+    from bodyrig.operators.rig import build_character
 
     char = build_character(tiny_model())
     pose, transl = _motion()
@@ -95,7 +95,7 @@ def test_quaternions_continuous_and_interpolation_modes():
     q, _ = _quat_keys(action, char.armature, "pelvis")
     assert np.abs(np.abs((q * raw).sum(-1)) - 1).max() < 1e-5
 
-    from operators.blender_compat import action_fcurves
+    from bodyrig.operators.blender_compat import action_fcurves
 
     assert {kp.interpolation for fc in action_fcurves(action, char.armature) for kp in fc.keyframe_points} \
         == {"BEZIER"}
@@ -113,7 +113,7 @@ def test_quaternions_continuous_and_interpolation_modes():
                                        (30000 / 1001, (30, 1.001)), (23.976, (24, 1.001)),
                                        (59.94, (60, 1.001)), (12.5, (25, 2.0)), (7.5, (15, 2.0))])
 def test_scene_fps_is_rational_and_exact(fps, want):
-    from operators.animate import scene_fps
+    from bodyrig.operators.animate import scene_fps
 
     got = scene_fps(fps)
     assert got[0] == want[0] and got[1] == pytest.approx(want[1])

@@ -24,8 +24,8 @@ T, FPS, TOL = 10, 30, 1e-3  # frames, frame rate, metres
 
 def _animated_character(tiny_data, fps=FPS):
     """Tiny character (shaped) with T frames of moderate random poses, turning root and travelling root."""
-    from operators.animate import animate
-    from operators.rig import build_character
+    from bodyrig.operators.animate import animate
+    from bodyrig.operators.rig import build_character
 
     ch = build_character(tiny_data, betas=np.linspace(-1.0, 1.0, 10))
     rng = np.random.default_rng(7)
@@ -62,7 +62,7 @@ def _mesh_world(obj) -> np.ndarray:
 
 def _export_source(tiny_data, path, fps=FPS):
     """Build, export, and record the source joints (and meshes at the first and last frames)."""
-    from operators.export import export_character
+    from bodyrig.operators.export import export_character
 
     ch = _animated_character(tiny_data, fps)
     joints = _joint_world(ch.armature, range(1, T + 1))
@@ -235,8 +235,8 @@ def test_validator_wrapper_catches_a_broken_glb(tmp_path, tiny_data):
 
 
 def test_failed_export_leaves_no_file_and_raises(tmp_path, tiny_data, monkeypatch):
-    from operators import export
-    from operators.rig import build_character
+    from bodyrig.operators import export
+    from bodyrig.operators.rig import build_character
 
     ch = build_character(tiny_data)
 
@@ -254,8 +254,8 @@ def test_failed_export_leaves_no_file_and_raises(tmp_path, tiny_data, monkeypatc
 
 
 def test_bad_format_and_non_character_raise_bad_input(tmp_path, tiny_data):
-    from operators.export import export_character
-    from operators.rig import build_character
+    from bodyrig.operators.export import export_character
+    from bodyrig.operators.rig import build_character
 
     ch = build_character(tiny_data)
     with pytest.raises(BadInputError, match=r"\.fbx, \.glb or \.bvh"):
@@ -298,8 +298,8 @@ def test_ntsc_rate_keeps_time(tmp_path, tiny_data, ext):
 def test_missing_exporter_addon_raises(tmp_path, tiny_data, monkeypatch):
     import addon_utils
 
-    from operators.export import export_character
-    from operators.rig import build_character
+    from bodyrig.operators.export import export_character
+    from bodyrig.operators.rig import build_character
 
     ch = build_character(tiny_data)
     monkeypatch.setattr(addon_utils, "check", lambda module: (False, False))

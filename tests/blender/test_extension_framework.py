@@ -11,7 +11,7 @@ from inference.errors import BadInputError, ModelFileError, NoPersonError
 
 
 def test_job_runs_on_a_worker_thread_and_reports_progress():
-    from operators.modal import Job
+    from bodyrig.operators.modal import Job
 
     seen = {}
     gate = threading.Event()
@@ -34,8 +34,8 @@ def test_job_runs_on_a_worker_thread_and_reports_progress():
 
 def test_video_progress_is_shown_as_the_fraction_of_frames():
     """fit_video reports (frames done, frames total, stage); the job shows done/total, not a count as 100%."""
-    from operators.import_ops import frames_progress
-    from operators.modal import Job
+    from bodyrig.operators.import_ops import frames_progress
+    from bodyrig.operators.modal import Job
 
     job = Job(lambda progress: frames_progress(progress)(32, 90, "fit"), label="Video").run_here()
     assert job.error is None
@@ -43,7 +43,7 @@ def test_video_progress_is_shown_as_the_fraction_of_frames():
 
 
 def test_job_cancel_stops_at_the_next_progress_call():
-    from operators.modal import Cancelled, Job
+    from bodyrig.operators.modal import Cancelled, Job
 
     started, steps = threading.Event(), []
 
@@ -63,7 +63,7 @@ def test_job_cancel_stops_at_the_next_progress_call():
 
 
 def test_job_keeps_the_exception_for_the_main_thread():
-    from operators.modal import Job
+    from bodyrig.operators.modal import Job
 
     def work(progress):
         raise BadInputError("no such photo")
@@ -73,7 +73,7 @@ def test_job_keeps_the_exception_for_the_main_thread():
 
 
 def test_settings_merge_preferences_and_operator(tmp_path, monkeypatch):
-    from operators.settings import settings_from
+    from bodyrig.operators.settings import settings_from
 
     monkeypatch.delenv("BODYRIG_BODY", raising=False)
     smpl = tmp_path / "SMPL_FEMALE.pkl"
@@ -94,7 +94,7 @@ def test_settings_merge_preferences_and_operator(tmp_path, monkeypatch):
 def test_staging_rollback_removes_what_was_added(empty_scene):
     import bpy
 
-    from operators.staging import Staging
+    from bodyrig.operators.staging import Staging
 
     keep = bpy.data.objects.new("Keep", bpy.data.meshes.new("KeepMesh"))
     empty_scene.collection.objects.link(keep)
@@ -116,7 +116,7 @@ def test_staging_rollback_removes_what_was_added(empty_scene):
 def test_installer_shows_pips_own_error_text():
     import sys
 
-    from blender_addon.installer import dependency_status, pip_command, run_pip
+    from bodyrig.blender_addon.installer import dependency_status, pip_command, run_pip
     from inference.errors import BodyRigError
 
     lines = []
@@ -144,7 +144,7 @@ class _Recorder:
 
 def _modal_harness(work, finish):
     """A JobOperatorMixin driven by hand with stand-in context/events (no window exists headless)."""
-    from operators.modal import Job, JobOperatorMixin
+    from bodyrig.operators.modal import Job, JobOperatorMixin
 
     class Op(JobOperatorMixin):
         def __init__(self):

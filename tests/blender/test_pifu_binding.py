@@ -37,7 +37,7 @@ def _fake_fit(joints_cam, camera=CAMERA):
 
 
 def test_crop_centre_and_corners_project_to_their_pixels():
-    from operators.pifu_scene import pifu_to_camera
+    from bodyrig.operators.pifu_scene import pifu_to_camera
 
     rng = np.random.default_rng(1)
     joints = rng.normal([0.1, 0.2, 3.5], 0.2, size=(24, 3))
@@ -59,7 +59,7 @@ def test_crop_centre_and_corners_project_to_their_pixels():
 
 def test_skinning_transforms_match_the_body_model():
     """joint_transforms + LBS of the model's own weights reproduce BodyModel's (smplx's) vertices."""
-    from operators.pifu_scene import joint_transforms
+    from bodyrig.operators.pifu_scene import joint_transforms
 
     from inference.body import tiny_model
 
@@ -74,7 +74,7 @@ def test_skinning_transforms_match_the_body_model():
 
 
 def test_closest_point_on_a_triangle_in_every_region():
-    from operators.pifu_scene import closest_points_on_mesh
+    from bodyrig.operators.pifu_scene import closest_points_on_mesh
 
     verts = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
     pts = np.array([[0.2, 0.2, 1.0], [2.0, -1.0, 0.3], [0.5, -1.0, 0.0], [1.0, 1.0, -2.0], [-1, -1, 0],
@@ -117,7 +117,7 @@ def _scene(data, world_pose, world_transl, betas):
     from inference.body import BodyModel
     from inference.pifu.reconstruct import PifuMesh
     from inference.results import BodyFit, reframe
-    from operators.photo_scene import character_from_fit
+    from bodyrig.operators.photo_scene import character_from_fit
 
     rest_pelvis = (data.J_regressor @ (data.v_template + data.shapedirs @ betas))[0]
     pose_c, transl_c = reframe(world_pose, world_transl, rest_pelvis, FLIP)
@@ -153,7 +153,7 @@ def _world_pose(rng, scale=0.35):
 
 
 def _bound(data):
-    from operators.pifu_scene import import_pifu_mesh
+    from bodyrig.operators.pifu_scene import import_pifu_mesh
 
     rng = np.random.default_rng(WORLD_POSE_SEED)
     betas = rng.normal(0, 0.5, data.num_betas)
@@ -163,7 +163,7 @@ def _bound(data):
 
 
 def _check_binding(data, pose_scale=0.35):
-    from operators.pose import set_pose
+    from bodyrig.operators.pose import set_pose
 
     character, obj, placed_world, rng = _bound(data)
     # At the fitted pose the Armature modifier gives back exactly where the mesh was placed.
@@ -197,7 +197,7 @@ def test_tiny_body_clothes_follow_the_rig():
 
 
 def test_unbound_mesh_is_placed_and_has_no_modifier():
-    from operators.pifu_scene import import_pifu_mesh
+    from bodyrig.operators.pifu_scene import import_pifu_mesh
 
     data = _tiny()
     rng = np.random.default_rng(WORLD_POSE_SEED)
@@ -212,7 +212,7 @@ def test_without_a_character_one_is_built_from_the_fit():
     """character=None: the rig comes from load_body(fit.body_model) posed at the fit; the clothes land on it."""
     import bpy
 
-    from operators.pifu_scene import import_pifu_mesh
+    from bodyrig.operators.pifu_scene import import_pifu_mesh
 
     data = _tiny()
     rng = np.random.default_rng(WORLD_POSE_SEED)
@@ -226,8 +226,8 @@ def test_without_a_character_one_is_built_from_the_fit():
 
 
 def test_binding_uses_the_fitted_pose_even_when_the_rig_was_moved():
-    from operators.pifu_scene import import_pifu_mesh
-    from operators.pose import set_pose
+    from bodyrig.operators.pifu_scene import import_pifu_mesh
+    from bodyrig.operators.pose import set_pose
 
     data = _tiny()
     rng = np.random.default_rng(WORLD_POSE_SEED)
@@ -242,7 +242,7 @@ def test_binding_uses_the_fitted_pose_even_when_the_rig_was_moved():
 def test_empty_mesh_is_refused():
     from inference.errors import BadInputError
     from inference.pifu.reconstruct import PifuMesh
-    from operators.pifu_scene import import_pifu_mesh
+    from bodyrig.operators.pifu_scene import import_pifu_mesh
 
     pm = PifuMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64), None, _crop(), 0, "lossless", 256)
     with pytest.raises(BadInputError):
@@ -268,10 +268,10 @@ def test_render_bound_clothes():
     """A look at the result: the body and a bound 'shirt and shorts' at another pose (Cycles CPU, small)."""
     import bpy
 
-    from operators.photo_scene import add_photo_camera, body_material
-    from operators.pifu_scene import import_pifu_mesh
-    from operators.pose import set_pose
-    from operators.render import add_key_light, render_png, setup_cycles
+    from bodyrig.operators.photo_scene import add_photo_camera, body_material
+    from bodyrig.operators.pifu_scene import import_pifu_mesh
+    from bodyrig.operators.pose import set_pose
+    from bodyrig.operators.render import add_key_light, render_png, setup_cycles
 
     try:
         data = open_body_data()

@@ -28,8 +28,8 @@ def _random_poses(n=NUM_POSES, seed=7):
 
 
 def _check_exact(data, betas, shape_keys=False, n=NUM_POSES):
-    from operators.pose import read_pose, set_pose
-    from operators.rig import build_character
+    from bodyrig.operators.pose import read_pose, set_pose
+    from bodyrig.operators.rig import build_character
 
     char = build_character(data, betas=betas, shape_keys=shape_keys)
     poses, transl = _random_poses(n)
@@ -79,7 +79,7 @@ def test_full_body_exact(source):
 def test_rig_structure():
     import bpy
 
-    from operators.rig import build_character
+    from bodyrig.operators.rig import build_character
 
     data = tiny_model()
     betas = np.array([1.0, 0.5])
@@ -134,8 +134,8 @@ def reference_rest_joints(data, betas):
 def test_shape_key_sliders_and_update_joints():
     import bpy
 
-    import operators
-    from operators.rig import build_character
+    import bodyrig.operators as operators
+    from bodyrig.operators.rig import build_character
 
     data = tiny_model()
     char = build_character(data, shape_keys=True)
@@ -157,7 +157,7 @@ def test_shape_key_sliders_and_update_joints():
     heads = np.array([char.armature.data.bones[n].head_local for n in SMPL_JOINT_NAMES])
     np.testing.assert_allclose(heads, want, atol=1e-5)
     # And the skinning stays exact for the new shape.
-    from operators.pose import set_pose
+    from bodyrig.operators.pose import set_pose
 
     poses, transl = _random_poses(3)
     set_pose(char, poses[1], transl[1])
@@ -168,7 +168,7 @@ def test_shape_key_sliders_and_update_joints():
 def test_update_joints_operator_reports_a_plain_mesh():
     import bpy
 
-    import operators
+    import bodyrig.operators as operators
 
     obj = bpy.data.objects.new("Plain", bpy.data.meshes.new("Plain"))
     bpy.context.scene.collection.objects.link(obj)
@@ -185,8 +185,8 @@ def test_update_joints_operator_reports_a_plain_mesh():
 def test_set_pose_rejects_bad_shapes_and_keys_a_frame():
     import bpy
 
-    from operators.pose import read_pose, set_pose
-    from operators.rig import build_character
+    from bodyrig.operators.pose import read_pose, set_pose
+    from bodyrig.operators.rig import build_character
 
     with pytest.raises(BadInputError):
         build_character(tiny_model(num_betas=4), betas=np.ones(5))

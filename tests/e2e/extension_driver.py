@@ -50,6 +50,12 @@ def bodyrig_registered():
             "menu_funcs": [m for m in menus if "bodyrig" in m]}
 
 
+def top_level_names():
+    """BodyRig's packages importable by a top-level name (there must be none inside Blender)."""
+    return sorted(n for n in sys.modules if n.split(".")[0] in ("inference", "operators", "blender_addon", "bodyrig",
+                                                               "repo_package"))
+
+
 def run_op(op, **kw):
     """Call an operator; a reported error comes back as (None, message)."""
     try:
@@ -90,7 +96,8 @@ def _():
     prefs = bpy.context.preferences.addons[module].preferences
     return {"result": sorted(result), "module": module, "file": sys.modules[module].__file__,
             "prefs_idname": type(prefs).bl_idname, "body_source": prefs.body_source, "device": prefs.device,
-            "registered": bodyrig_registered(), "inference_file": sys.modules["inference"].__file__}
+            "registered": bodyrig_registered(), "inference_file": sys.modules[module + ".inference"].__file__,
+            "top_level": top_level_names()}
 
 
 @step("panels")
@@ -142,13 +149,15 @@ def _():
 @step("import_photo")
 def _():
     bpy.ops.wm.read_homefile(use_empty=True)
-    photo = os.path.join(os.path.dirname(sys.modules["inference"].__file__), "..", "data", "sample_photo.jpg")
+    module = next(m for m in sys.modules if m.startswith("bl_ext.") and m.endswith(".bodyrig"))
+    photo = os.path.join(os.path.dirname(sys.modules[module].__file__), "data", "sample_photo.jpg")
     result, error = run_op(bpy.ops.bodyrig.import_photo, filepath=os.path.abspath(photo))
     arm = next((o for o in bpy.data.objects if o.type == "ARMATURE"), None)
     state = scene_state()
     render("import_photo")
     return {"result": result, "error": error, "scene": state,
-            "bones": len(arm.data.bones) if arm else 0, "camera": bpy.context.scene.camera is not None}
+            "bones": len(arm.data.bones) if arm else 0, "camera": bpy.context.scene.camera is not None,
+            "top_level": top_level_names()}
 
 
 @step("import_motion")

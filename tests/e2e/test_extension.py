@@ -172,6 +172,7 @@ def test_installs_and_enables_from_the_zip(installed):
     assert step["prefs_idname"] == module  # found from __package__, never written out
     assert "/extensions/user_default/bodyrig/" in step["file"]
     assert "/extensions/user_default/bodyrig/inference/" in step["inference_file"]  # the bundled copy
+    assert step["top_level"] == []  # nothing of BodyRig under a top-level name in Blender's interpreter
     assert {"import_photo", "import_video", "import_motion", "import_pifu", "export",
             "install_dependencies"} <= set(step["registered"]["operators"])
     assert step["registered"]["addons"] == [module]
@@ -206,6 +207,7 @@ def test_import_photo(installed):
         pytest.skip(step["skipped"])
     assert step["error"] is None and step["result"] == ["FINISHED"]
     assert step["bones"] == 24 and step["camera"]
+    assert step["top_level"] == []  # the work ran, and still nothing of BodyRig has a top-level name
 
 
 def test_import_motion_builds_an_animated_character(installed):

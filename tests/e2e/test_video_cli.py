@@ -79,8 +79,8 @@ def test_motion_animates_a_rig_at_the_video_fps(cli_motion):
     import bpy
 
     from inference.body.load import load_body
-    from operators.animate import animate
-    from operators.rig import build_character
+    from bodyrig.operators.animate import animate
+    from bodyrig.operators.rig import build_character
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     m = load_motion(cli_motion[0])
