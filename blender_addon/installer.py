@@ -56,7 +56,7 @@ def python_problem(version=None) -> str | None:
 
 def requirement_set(version=None) -> dict[str, str]:
     """{distribution: exact version} of the tested set for this Python line (raises BodyRigError off them)."""
-    from inference.errors import BodyRigError
+    from ..inference.errors import BodyRigError
 
     problem = python_problem(version)
     if problem:
