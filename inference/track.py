@@ -3,9 +3,10 @@
 `PersonTracker(person=None).step(frame_rgb) -> Observation | None` per frame, in order.
 - Start: the first frame with anyone in it; `person=None` takes the largest person, `person=k` the k-th from
   the left (box centres), counting from 0 (`choose_start`).
-- Follow: MediaPipe's legacy Pose in video mode (static_image_mode=False: it tracks landmarks from frame to
-  frame instead of re-detecting, several times faster) on a fixed-size square crop around the person's last
-  box. The crop keeps the chosen person in view and others mostly out of it.
+- Follow: MediaPipe's pose landmarker in VIDEO mode (inference.mediapipe_pose.VideoLandmarker: it tracks the
+  landmarks from frame to frame instead of re-detecting, several times faster) on a fixed-size square crop
+  around the person's last box. The crop keeps the chosen person in view and others mostly out of it. VIDEO
+  mode needs increasing timestamps: the frame's time when `step` is given one, else 1/30 s a frame.
 - Check: a result counts only if it is the same person (`same_person`: box IoU or keypoint distance within
   the gates); otherwise the frame is missing (None) and the tracker tries to find the person again with a full
   detection every few frames, accepting only someone near where the person was last seen.
@@ -18,14 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .detect import MIN_VISIBLE, box_iou
+from .mediapipe_pose import DEFAULT_POSE_MODEL, VISIBLE, VideoLandmarker, box_iou, box_of
 
 CROP_SIZE = 384  # the square crop given to MediaPipe (it works at 256 internally)
 CROP_GROW = 1.5  # crop side = this x the box's longer side
 IOU_GATE = 0.3  # same person if the boxes overlap this much ...
 KP_GATE = 0.35  # ... or the mean keypoint distance is below this fraction of the box's longer side
 REACQUIRE_EVERY = 3  # while lost: a full detection in each of the first frames, then every this many
-VISIBLE = 0.5
+FRAME_MS = 1000.0 / 30  # the time step between frames when `step` is not told the frame's time
 
 
 @dataclass
@@ -93,47 +94,25 @@ def uncrop_keypoints(kp_crop, affine) -> np.ndarray:
     return out
 
 
-def box_of(kp, size) -> np.ndarray | None:
-    """The box of the visible keypoints grown by 10% (as inference.detect does), clipped to size (W, H)."""
-    vis = kp[:, 2] >= VISIBLE
-    if vis.sum() < MIN_VISIBLE:
-        return None
-    lo, hi = kp[vis, :2].min(0), kp[vis, :2].max(0)
-    grow = 0.1 * (hi - lo).max()
-    lo = np.maximum(lo - grow, 0)
-    hi = np.minimum(hi + grow, np.asarray(size, np.float32))
-    if np.any(hi - lo < 2):
-        return None
-    return np.concatenate([lo, hi]).astype(np.float32)
-
-
 # ------------------------------------------------------------------------------------------- tracker
 class PersonTracker:
-    """Follows one person; `step(frame)` per frame in order → Observation or None. `notes`: for the user."""
+    """Follows one person; `step(frame)` per frame in order → Observation or None. `notes`: for the user.
 
-    def __init__(self, person: int | None = None):
+    pose_model: "full" or "heavy" (inference.mediapipe_pose.POSE_MODELS), for both detection and following.
+    """
+
+    def __init__(self, person: int | None = None, pose_model: str = DEFAULT_POSE_MODEL):
         self.person = person
+        self.pose_model = pose_model
         self.last: Observation | None = None  # the last frame the person was seen in
         self.lost = 0  # frames since then
         self.started = False
         self.notes: list[str] = []
-        self._graph = None
-        self._graph_fresh = True  # its first inference prints native start-up lines: silence that one
-
-    def _video_graph(self):
-        if self._graph is None:
-            from .detect import import_mediapipe
-
-            self._graph_fresh = True
-            self._graph = import_mediapipe().solutions.pose.Pose(static_image_mode=False, model_complexity=1,
-                                                 enable_segmentation=False, min_detection_confidence=0.5,
-                                                 min_tracking_confidence=0.5)
-        return self._graph
+        self.frames = 0  # frames stepped so far
+        self._video = VideoLandmarker(pose_model)
 
     def close(self) -> None:
-        if self._graph is not None:
-            self._graph.close()
-            self._graph = None
+        self._video.close()
 
     def __enter__(self):
         return self
@@ -141,12 +120,15 @@ class PersonTracker:
     def __exit__(self, *exc):
         self.close()
 
-    def step(self, rgb: np.ndarray) -> Observation | None:
+    def step(self, rgb: np.ndarray, time_s: float | None = None) -> Observation | None:
+        """The next frame (H,W,3) uint8 RGB, at time_s seconds if known → the person's Observation or None."""
         h, w = rgb.shape[:2]
+        time_ms = round(1000.0 * time_s) if time_s is not None else round(self.frames * FRAME_MS)
+        self.frames += 1
         if not self.started:
             found = self._start(rgb)
         elif self.last is not None and self.lost == 0:
-            found = self._follow(rgb, (w, h))
+            found = self._follow(rgb, (w, h), time_ms)
             if found is None:
                 found = self._reacquire(rgb)
         elif self.lost < REACQUIRE_EVERY or self.lost % REACQUIRE_EVERY == 0:  # soon after, then now and then
@@ -160,7 +142,7 @@ class PersonTracker:
         return found
 
     def _start(self, rgb) -> Observation | None:
-        people = find_people(rgb)
+        people = find_people(rgb, self.pose_model)
         if not people:
             return None
         k = choose_start([p.box for p in people], self.person)
@@ -168,56 +150,41 @@ class PersonTracker:
         if len(people) > 1:
             which = "the largest" if self.person is None else f"person {self.person} from the left"
             self.notes.append(f"{len(people)} people in the first frame with anyone in it; following {which}")
-        self._reset_graph()
+        self._video.reset()
         return people[k]
 
-    def _follow(self, rgb, size) -> Observation | None:
+    def _follow(self, rgb, size, time_ms) -> Observation | None:
         import cv2
 
         affine = crop_transform(self.last.box)
         crop = cv2.warpAffine(rgb, affine, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-        import contextlib
-
-        from .detect import quiet_native_stderr
-
-        graph = self._video_graph()
-        with quiet_native_stderr() if self._graph_fresh else contextlib.nullcontext():
-            res = graph.process(crop)
-        self._graph_fresh = False
-        if res.pose_landmarks is None:
+        pose = self._video.detect(crop, time_ms)
+        if pose is None:
             return None
-        lm = np.array([[p.x * CROP_SIZE, p.y * CROP_SIZE, p.visibility] for p in res.pose_landmarks.landmark])
-        lm[:, 2] = np.clip(lm[:, 2], 0, 1)
-        kp = uncrop_keypoints(lm, affine)
+        kp = uncrop_keypoints(pose.keypoints2d, affine)
         box = box_of(kp, size)
         if box is None:
             return None
-        world = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark], dtype=np.float32)
-        cand = Observation(box=box, keypoints2d=kp, world=world)
+        cand = Observation(box=box, keypoints2d=kp, world=pose.world)
         return cand if same_person(self.last, cand) is not None else None
 
     def _reacquire(self, rgb) -> Observation | None:
         if self.last is None:
             return None
-        people = find_people(rgb)
+        people = find_people(rgb, self.pose_model)
         slack = 1.0 + 0.2 * self.lost
         scored = [(c, p) for p in people if (c := same_person(self.last, p, slack)) is not None]
         if not scored:
             return None
-        self._reset_graph()
+        self._video.reset()  # the tracked region was lost: start VIDEO mode afresh on the found person
         return min(scored, key=lambda cp: cp[0])[1]
 
-    def _reset_graph(self):
-        if self._graph is not None:
-            self._graph.reset()
-            self._graph_fresh = True
 
-
-def find_people(rgb) -> list[Observation]:
+def find_people(rgb, pose_model: str = DEFAULT_POSE_MODEL) -> list[Observation]:
     """Everyone inference.detect finds in a frame, as Observations (the same rules as for photos)."""
     from .detect import detect_people
 
-    found = detect_people(rgb)
+    found = detect_people(rgb, pose_model=pose_model)
     return [Observation(box=np.asarray(d.box, np.float32), keypoints2d=np.asarray(d.keypoints2d, np.float32),
                         world=np.asarray(d.world_landmarks, np.float32)) for d in found]

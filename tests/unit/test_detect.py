@@ -116,4 +116,6 @@ def test_no_person_and_bad_input():
         detect.detect_person(blank, "blank.png")
     with pytest.raises(BadInputError):
         detect.detect_person(np.zeros((10, 10), np.uint8))
-    assert detect._pose() is detect._pose()  # one MediaPipe graph per process
+    from inference import mediapipe_pose
+
+    assert mediapipe_pose.image_landmarker() is mediapipe_pose.image_landmarker()  # one landmarker per process
