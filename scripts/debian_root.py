@@ -16,15 +16,19 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 SUITE = "trixie"
 # What the tier runs: Blender and the system numpy it takes, an X server and a capture tool for screenshots,
-# pip for the dependency button, libGL for opencv-contrib (pulled in by mediapipe), CA roots for PyPI.
-PACKAGES = ("blender", "python3-numpy", "python3-pip", "xvfb", "xauth", "x11-apps", "libgl1", "ca-certificates")
+# pip for the dependency button, libGL for opencv-contrib and libGLESv2/libEGL for libmediapipe (both pulled in
+# by mediapipe; Blender's own packages do not bring them), CA roots for PyPI.
+PACKAGES = ("blender", "python3-numpy", "python3-pip", "xvfb", "xauth", "x11-apps", "libgl1", "libgles2", "libegl1",
+            "ca-certificates")
 # Changing the recipe changes the folder, so an old root is never reused for a new package list.
 RECIPE = hashlib.sha256(f"{SUITE} {' '.join(PACKAGES)} v1".encode()).hexdigest()[:10]
 # Inside the root: pip's download cache (kept with the root so reruns are fast), a wheelhouse per requirement set
@@ -78,6 +82,10 @@ def why_not() -> str | None:
 def mounted(root: Path):
     """Bind /proc, /sys and /dev into the root; every mount made is undone, whatever happens."""
     done = []
+    # A SIGTERM (CI's timeout, a kill) would end Python without running `finally`: make it an exception here.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         for name in BOUND:
             target = root / name
@@ -90,6 +98,12 @@ def mounted(root: Path):
         for target in reversed(done):
             if subprocess.run(["umount", "-R", str(target)]).returncode != 0:
                 subprocess.run(["umount", "-R", "-l", str(target)], check=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def chroot(root: Path, command: list[str], env: dict | None = None, **kw) -> subprocess.CompletedProcess:
