@@ -63,7 +63,8 @@ def scene_state():
     arms = armatures()
     out = {"objects": sorted(o.name for o in bpy.data.objects), "meshes": len(bpy.data.meshes),
            "armatures": len(arms), "actions": len(bpy.data.actions),
-           "bones": [len(a.data.bones) for a in arms], "cameras": len(bpy.data.cameras)}
+           "bones": [len(a.data.bones) for a in arms], "cameras": len(bpy.data.cameras),
+           "fps": bpy.context.scene.render.fps / bpy.context.scene.render.fps_base}
     for a in arms:
         if a.animation_data and a.animation_data.action:
             out.setdefault("frame_ranges", []).append(list(a.animation_data.action.frame_range))

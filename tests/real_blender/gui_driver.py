@@ -21,7 +21,7 @@ import bpy
 
 WORK, OUT = sys.argv[sys.argv.index("--") + 1:][:2]
 MODULE = "bl_ext.user_default.bodyrig"
-report = {"stages": {}, "status_texts": []}
+report = {"stages": {}, "status_texts": [], "concluded": []}
 
 
 def save():
@@ -50,6 +50,16 @@ def armatures():
     return [o for o in bpy.data.objects if o.type == "ARMATURE"]
 
 
+def job_ended(label):
+    """True once the job `label` concluded; raises with its error when it failed."""
+    for record in report["concluded"]:
+        if record["label"] == label:
+            if record["error"]:
+                raise RuntimeError(f"{label} failed: {record['error']}")
+            return True
+    return False
+
+
 def enable():
     import addon_utils
 
@@ -59,10 +69,20 @@ def enable():
     original = mixin._set_status
 
     def recording(self, context, text):
-        report["status_texts"].append(text)
+        if text:  # None clears the status bar at the end
+            report["status_texts"].append(text)
         return original(self, context, text)
 
     mixin._set_status = recording
+    concluding = mixin._conclude
+
+    def concluded(self, context):
+        # The job's outcome, so a failed import ends the run at once instead of waiting for its timeout.
+        error = self._job.error
+        report["concluded"].append({"label": self._job.label, "error": None if error is None else repr(error)})
+        return concluding(self, context)
+
+    mixin._conclude = concluded
     return {"enabled": MODULE in bpy.context.preferences.addons}
 
 
@@ -93,34 +113,46 @@ def show_sidebar():
         bpy.context.view_layer.objects.active = arm
         bpy.ops.view3d.view_axis(type="FRONT")
         bpy.ops.view3d.view_selected()
-    try:
-        ui.active_panel_category = "BodyRig"
-    except (TypeError, AttributeError) as exc:
-        return {"tab_error": str(exc)}
-    return {"objects": sorted(o.name for o in bpy.data.objects), "bones": len(armatures()[0].data.bones),
-            "tab": ui.active_panel_category}
+    return {"objects": sorted(o.name for o in bpy.data.objects), "bones": len(armatures()[0].data.bones)}
+
+
+def on_bodyrig_tab():
+    """Click the sidebar's tabs until it shows BodyRig (Region.active_panel_category is read-only in 4.3;
+    Blender runs with --enable-event-simulate for Window.event_simulate)."""
+    window = main_window()
+    area, _ = view3d(window)
+    ui = next(r for r in area.regions if r.type == "UI")
+    report["stages"]["sidebar"]["tab"] = ui.active_panel_category
+    if ui.active_panel_category == "BodyRig":
+        return True
+    # Click down the tab strip at the region's right edge, 15 px a step, until the BodyRig tab is hit.
+    step = _at.setdefault("tab_step", 0)
+    _at["tab_step"] += 1
+    x, y = ui.x + ui.width - 10, ui.y + ui.height - 10 - 15 * step
+    window.event_simulate(type="MOUSEMOVE", value="NOTHING", x=x, y=y)
+    window.event_simulate(type="LEFTMOUSE", value="PRESS", x=x, y=y)
+    window.event_simulate(type="LEFTMOUSE", value="RELEASE", x=x, y=y)
+    return False
 
 
 def show_preferences():
-    import addon_utils
-
-    bpy.ops.screen.userpref_show()
-    prefs = bpy.context.preferences
-    prefs.active_section = "ADDONS"
+    """The 3D view becomes a Preferences editor (a full-size capture, unlike the small pop-up window), on
+    Add-ons, filtered to BodyRig and expanded."""
+    window = main_window()
+    area, _ = view3d(window)
+    area.type = "PREFERENCES"
+    bpy.context.preferences.active_section = "ADDONS"
     bpy.context.window_manager.addon_search = "BodyRig"
-    info = addon_utils.module_bl_info(sys.modules[MODULE])
-    info["show_expanded"] = True
-    window = bpy.context.window_manager.windows[-1]
-    return {"windows": len(bpy.context.window_manager.windows),
-            "pref_window_size": [window.width, window.height]}
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        bpy.ops.preferences.addon_expand(module=MODULE)
+    return {"area": area.type, "size": [area.width, area.height]}
 
 
 def close_preferences():
-    windows = bpy.context.window_manager.windows
-    if len(windows) > 1:
-        with bpy.context.temp_override(window=windows[-1]):
-            bpy.ops.wm.window_close()
-    return {"windows": len(bpy.context.window_manager.windows)}
+    area = next(a for a in main_window().screen.areas if a.type == "PREFERENCES")
+    area.type = "VIEW_3D"
+    return {"areas": sorted(a.type for a in main_window().screen.areas)}
 
 
 def start_video():
@@ -128,7 +160,7 @@ def start_video():
     window = main_window()
     area, region = view3d(window)
     with bpy.context.temp_override(window=window, area=area, region=region):
-        result = bpy.ops.bodyrig.import_video("EXEC_DEFAULT", filepath=os.path.join(WORK, "clip.mp4"))
+        result = bpy.ops.bodyrig.import_video("EXEC_DEFAULT", filepath=os.path.join(WORK, "clip_long.mp4"))
     return {"result": sorted(result)}
 
 
@@ -139,18 +171,22 @@ def status_text():
 
 def video_progressing():
     text = status_text()
-    return "frames" in text and "/" in text and not text.startswith("Fitting video: loading")
+    if "frames" in text and "/" in text:
+        return True
+    if job_ended("Fitting video"):  # raises if it failed
+        raise RuntimeError(f"the video import ended before showing frame progress; last status {text!r}")
+    return False
 
 
 def video_done():
-    return any(o.type == "ARMATURE" and o.animation_data for o in bpy.data.objects)
+    return job_ended("Fitting video") and any(o.type == "ARMATURE" and o.animation_data for o in bpy.data.objects)
 
 
 # (name, action or None, wait-until predicate or None, then capture name or None, timeout s)
 PLAN = [
     ("enable", enable, None, None, 30),
-    ("photo", start_photo, lambda: bool(armatures()), None, 600),
-    ("sidebar", show_sidebar, None, "sidebar", 30),
+    ("photo", start_photo, lambda: job_ended("Fitting photo") and bool(armatures()), None, 600),
+    ("sidebar", show_sidebar, on_bodyrig_tab, "sidebar", 60),
     ("preferences", show_preferences, None, "preferences", 30),
     ("close_preferences", close_preferences, None, None, 30),
     ("video", start_video, video_progressing, "video_progress", 600),
@@ -185,7 +221,7 @@ def tick():
         for window in bpy.context.window_manager.windows:
             for area in window.screen.areas:
                 area.tag_redraw()
-        if _at["settle"] < 4:
+        if _at["settle"] < (1 if name == "video" else 4):
             return 0.5
         if shot:
             stage["capture"] = capture(shot)
