@@ -5,42 +5,100 @@ pip runs with Blender's own Python (sys.executable) into the extension's private
 work runs on a worker thread (operators/modal.Job) so Blender stays responsive; pip's output is kept so a failure
 is shown with pip's exact error text. Blender's "Allow Online Access" setting is honoured: offline, the button
 refuses and says how to allow it (or which command installs the same thing by hand).
+
+What it installs is one tested set of exact pins per Python line (requirements-py311.txt, -py313.txt here; the
+development venv installs the 3.11 set, tests/real_blender the 3.13 set in Debian 13's Blender); any other Python
+gets one message saying which Blenders are supported.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import bpy
 
 from . import root_package
 
-# (import name, pip requirement, what it is for). numpy comes with Blender.
-DEPENDENCIES = (
-    ("torch", "torch", "fitting and networks (PyTorch)"),
-    ("mediapipe", "mediapipe==0.10.14", "finding the person and keypoints"),
-    ("cv2", "opencv-python-headless<4.11", "reading videos"),
-    ("smplx", "smplx", "SMPL skinning"),
-    ("scipy", "scipy", "optimisation helpers"),
-    ("anny", "anny", "building the open body"),
-    ("skimage", "scikit-image", "images and PIFu surfaces"),
-    ("smplcodec", "smplcodec", ".smpl motion files"),
-)
+# What each distribution is for, and the module it provides. The pins are per Python line, in the requirement
+# sets next to this file (one tested set per line); numpy is never in them: it is pinned to Blender's own.
+DEPENDENCIES = {
+    "torch": ("torch", "fitting and networks (PyTorch)"),
+    "mediapipe": ("mediapipe", "finding the person and keypoints"),
+    "opencv-contrib-python": ("cv2", "reading photos and videos"),
+    "smplx": ("smplx", "SMPL skinning"),
+    "scipy": ("scipy", "optimisation helpers"),
+    "anny": ("anny", "building the open body"),
+    "scikit-image": ("skimage", "images and PIFu surfaces"),
+    "smplcodec": ("smplcodec", ".smpl motion files"),
+    "tqdm": ("tqdm", "progress of command-line video fits"),
+}
+# Python line -> requirement set file (Blender 4.2 LTS, 4.5 LTS, 5.0 run 3.11; Blender 5.1+ run 3.13).
+REQUIREMENT_SETS = {(3, 11): "requirements-py311.txt", (3, 13): "requirements-py313.txt"}
+HERE = Path(__file__).resolve().parent
 
 _state = {"job": None, "log": "", "error": "", "done": ""}
 
 
+def python_problem(version=None) -> str | None:
+    """Why the dependencies cannot be installed for this Python (one clear message), or None."""
+    line = tuple((version or sys.version_info)[:2])
+    if line in REQUIREMENT_SETS:
+        return None
+    tested = " and ".join("{}.{}".format(*v) for v in REQUIREMENT_SETS)
+    return (f"BodyRig's dependencies are tested for Python {tested} (Blender 4.2 to 5.0, and 5.1 or later); "
+            f"this Blender runs Python {line[0]}.{line[1]}: use one of those Blenders")
+
+
+def requirement_set(version=None) -> dict[str, str]:
+    """{distribution: exact version} of the tested set for this Python line (raises BodyRigError off them)."""
+    from ..inference.errors import BodyRigError
+
+    problem = python_problem(version)
+    if problem:
+        raise BodyRigError(problem)
+    pins = {}
+    for line in (HERE / REQUIREMENT_SETS[tuple((version or sys.version_info)[:2])]).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, sep, pinned = line.partition("==")
+            if not sep or not pinned:
+                raise BodyRigError(f"requirement set line {line!r} is not an exact pin (name==version)")
+            pins[name.strip()] = pinned.strip()
+    return pins
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of `distribution` on sys.path, without its local label (2.13.0+cpu -> 2.13.0)."""
+    try:
+        return importlib.metadata.version(distribution).split("+", 1)[0]
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def dependency_status() -> list[tuple[str, str, str, bool]]:
-    """[(import name, requirement, purpose, installed)] without importing anything."""
+    """[(import name, requirement, purpose, installed)] without importing anything.
+
+    Installed means importable and, where pip's metadata is there, at the pinned version: an older BodyRig's
+    packages (e.g. mediapipe 0.10.14) left in the private folder count as missing, so the button replaces them.
+    """
+    # On an unsupported Python, list what is needed, unpinned; the panel and the button say python_problem().
+    pins = {} if python_problem() else requirement_set()
     out = []
-    for module, requirement, purpose in DEPENDENCIES:
+    for distribution, (module, purpose) in DEPENDENCIES.items():
         try:
             found = importlib.util.find_spec(module) is not None
         except (ImportError, ValueError):
             found = False
+        version = installed_version(distribution) if found else None
+        want = pins.get(distribution)
+        if found and want and version is not None and version != want:
+            found = False
+        requirement = f"{distribution}=={want}" if want else distribution
         out.append((module, requirement, purpose, found))
     return out
 
@@ -141,6 +199,11 @@ class BODYRIG_OT_install_dependencies(bpy.types.Operator):
 
         Job, has_window = modal.Job, modal.has_window
 
+        problem = python_problem()
+        if problem:
+            _state["error"] = problem
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
         requirements = missing_requirements()
         if not requirements:
             self.report({"INFO"}, "BodyRig: all dependencies are installed")

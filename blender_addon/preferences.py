@@ -12,7 +12,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from . import root_package
-from .installer import dependency_status, installer_state
+from .installer import dependency_status, installer_state, python_problem
 
 _device_cache: dict = {}
 
@@ -133,7 +133,11 @@ def draw_dependencies(layout) -> None:
                   icon="CHECKMARK" if found else "ERROR")
     state = installer_state()
     job = state.get("job")
-    if job is not None:
+    problem = python_problem()
+    if problem:  # no tested set for this Python: say so instead of offering a pip run that cannot work
+        for line in _wrap(problem):
+            box.label(text=line, icon="ERROR")
+    elif job is not None:
         box.label(text=job.status_text().replace(" — Esc to cancel", ""), icon="TIME")
     elif missing:
         box.operator("bodyrig.install_dependencies", icon="IMPORT")

@@ -30,6 +30,26 @@ import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
 
 repo_package.install()
 
+
+def _add_extension_site_packages() -> None:
+    """Inside Blender: the packages the installed BodyRig extension's Install Dependencies button put in its
+    private folder (extensions/.user/<repository>/bodyrig/site-packages), so `blender -b -P batch.py` finds them."""
+    if "bpy" not in sys.modules or not sys.modules["bpy"].app.binary_path:
+        return
+    import bpy
+
+    for repo in bpy.context.preferences.extensions.repos:
+        try:
+            path = bpy.utils.extension_path_user(f"bl_ext.{repo.module}.bodyrig", path="site-packages",
+                                                 create=False)
+        except ValueError:  # a repository Blender cannot resolve a user folder for
+            continue
+        if os.path.isdir(path) and path not in sys.path:
+            sys.path.append(path)
+
+
+_add_extension_site_packages()
+
 FORMATS = ("blend", "fbx", "glb", "bvh", "npz", "json")
 PHOTO, VIDEO, UNKNOWN = "photo", "video", "unknown"
 RECORD_PREFIX = "@@bodyrig-batch@@ "  # a worker's result line on its stdout

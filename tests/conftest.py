@@ -11,7 +11,7 @@ import repo_package
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BODYRIG_SHARED", REPO.parent / "shared"))
-_TIERS = {"unit", "blender", "e2e"}
+_TIERS = {"unit", "blender", "e2e", "real_blender"}
 
 # Tests must not write into the user's cache: keep built assets inside the repo-local test cache.
 os.environ.setdefault("BODYRIG_CACHE", str(REPO / ".venv" / "bodyrig-cache"))
