@@ -154,7 +154,7 @@ def run_in_root(root, command, env, timeout, log: Path):
     return proc.returncode, log.read_text()
 
 
-STEPS = "install,dependencies,import_motion,export,reimport,import_photo,import_video"
+STEPS = "install,dependencies,import_motion,export,reimport,import_photo,import_video,retarget"
 
 
 @pytest.fixture(scope="session")

@@ -161,5 +161,73 @@ def _():
     return {"result": result, "error": error, "scene": scene_state(), "fps": bpy.context.scene.render.fps}
 
 
+# A Mixamo-named target built at the source's joints, with Blender's own bone axes (each bone points at its
+# child, a roll of its own) and a 0.01 object scale: what an FBX from Mixamo brings.
+MIXAMO = {"pelvis": "Hips", "spine1": "Spine", "spine2": "Spine1", "spine3": "Spine2", "neck": "Neck",
+          "head": "Head", "left_hip": "LeftUpLeg", "left_knee": "LeftLeg", "left_ankle": "LeftFoot",
+          "left_foot": "LeftToeBase", "right_hip": "RightUpLeg", "right_knee": "RightLeg",
+          "right_ankle": "RightFoot", "right_foot": "RightToeBase", "left_collar": "LeftShoulder",
+          "left_shoulder": "LeftArm", "left_elbow": "LeftForeArm", "left_wrist": "LeftHand",
+          "right_collar": "RightShoulder", "right_shoulder": "RightArm", "right_elbow": "RightForeArm",
+          "right_wrist": "RightHand"}
+LIMBS = (("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_hip", "right_knee"),
+         ("right_knee", "right_ankle"), ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+         ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"))
+
+
+def mixamo_target(src):
+    heads = {b.name: src.matrix_world @ b.head_local for b in src.data.bones}
+    data = bpy.data.armatures.new("MixamoTarget")
+    tgt = bpy.data.objects.new("MixamoTarget", data)
+    bpy.context.scene.collection.objects.link(tgt)
+    tgt.scale = (0.01, 0.01, 0.01)
+    bpy.context.view_layer.objects.active = tgt
+    bpy.ops.object.mode_set(mode="EDIT")
+    children = {}
+    for b in src.data.bones:
+        if b.parent is not None and b.parent.name in MIXAMO and b.name in MIXAMO:
+            children.setdefault(b.parent.name, b.name)
+    for joint, name in MIXAMO.items():
+        eb = data.edit_bones.new("mixamorig:" + name)
+        eb.head = heads[joint] * 100.0
+        tail = heads[children[joint]] if joint in children else heads[joint] + (heads[joint] - heads[src.data.bones[joint].parent.name]) * 0.5
+        eb.tail = tail * 100.0
+        eb.roll = 0.3
+    for joint, name in MIXAMO.items():
+        parent = src.data.bones[joint].parent
+        if parent is not None and parent.name in MIXAMO:
+            data.edit_bones["mixamorig:" + name].parent = data.edit_bones["mixamorig:" + MIXAMO[parent.name]]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return tgt
+
+
+@step("retarget")
+def _():
+    """bodyrig.retarget onto a Mixamo-named rig: limb directions compared in world space over the motion."""
+    from mathutils import Vector
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    result, error = run_op(bpy.ops.bodyrig.import_motion, filepath=os.path.join(WORK, "motion.npz"))
+    src = armatures()[0]
+    tgt = mixamo_target(src)
+    result, error = run_op(bpy.ops.bodyrig.retarget, source=src.name, target=tgt.name, preset="AUTO")
+    scene = bpy.context.scene
+    start, end = (int(f) for f in src.animation_data.action.frame_range)
+    worst = mean = 0.0
+    count = 0
+    for frame in range(start, end + 1):
+        scene.frame_set(frame)
+        for a, b in LIMBS:
+            s = (src.matrix_world @ src.pose.bones[b].head) - (src.matrix_world @ src.pose.bones[a].head)
+            t = (tgt.matrix_world @ tgt.pose.bones["mixamorig:" + MIXAMO[b]].head) - (
+                tgt.matrix_world @ tgt.pose.bones["mixamorig:" + MIXAMO[a]].head)
+            angle = Vector(s).angle(Vector(t), 0.0) * 57.29577951308232
+            worst, mean, count = max(worst, angle), mean + angle, count + 1
+    action = tgt.animation_data.action if tgt.animation_data else None
+    return {"result": result, "error": error, "action": action.name if action else None,
+            "constraints": sum(len(pb.constraints) for pb in tgt.pose.bones), "mode": tgt.mode,
+            "mean_deg": mean / max(count, 1), "max_deg": worst, "frames": end - start + 1}
+
+
 with open(OUT, "w") as fh:
     json.dump(report, fh, indent=1, default=str)
