@@ -20,6 +20,8 @@ def span(progress, start: int, stop: int, total: int, stage: str | None = None):
     return report
 
 
-def as_fraction(progress):
-    """Adapt a progress(fraction, message) (Blender's Job) to progress(done, total, stage)."""
-    return lambda done, total, stage: progress(done / max(total, 1), f"{stage}: {done}/{total}")
+def as_fraction(progress, unit: str = ""):
+    """Adapt a progress(fraction, message) (Blender's Job) to progress(done, total, stage); `unit` names what is
+    counted in the message ("track: 32/150 frames")."""
+    suffix = f" {unit}" if unit else ""
+    return lambda done, total, stage: progress(done / max(total, 1), f"{stage}: {done}/{total}{suffix}")

@@ -165,7 +165,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         fitted["betas"] = res.betas
         state["prev"] = (res.pose[-1], res.transl[-1])
         tm["fit"] += time.perf_counter() - t0
-        report(b, len(wanted), "fitting frames")
+        report(b, len(wanted), "fit")
 
     tracker = PersonTracker(person=person, pose_model=pose_model)
     try:
@@ -192,7 +192,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                     _flush(buf, recs, checkpoint, dev, f_px, tm)
                     buf = []
                     fit_settled(final=False)
-                    report(len(recs), len(wanted), "tracking frames")
+                    report(len(recs), len(wanted), "track")
             _flush(buf, recs, checkpoint, dev, f_px, tm)
             fit_settled(final=True)
         finally:

@@ -109,7 +109,7 @@ class BODYRIG_OT_import_video(_ImportBase, bpy.types.Operator):
             from ..inference.progress import as_fraction
 
             progress(0.0, "loading the body model")
-            return video_motion(path, s, progress=as_fraction(progress))
+            return video_motion(path, s, progress=as_fraction(progress, unit="frames"))
 
         def finish(context, result):
             return run_staged(self, context, lambda: _animate_new(self, context, result, _name_from(path)))

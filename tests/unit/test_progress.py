@@ -20,3 +20,9 @@ def test_as_fraction_shows_the_count_and_survives_an_empty_total():
     report(32, 90, "fit")
     report(0, 0, "track")
     assert seen == [(32 / 90, "fit: 32/90"), (0.0, "track: 0/0")]
+
+
+def test_as_fraction_names_the_unit_counted():
+    seen = []
+    as_fraction(lambda f, m: seen.append(m), unit="frames")(32, 150, "track")
+    assert seen == ["track: 32/150 frames"]  # what the status bar shows during a video import
