@@ -42,19 +42,8 @@ def _naive_copy(src, tgt, tgt_map, frames):
 
 def _measure(R, src, tgt, kind, stance, frames):
     err = R.direction_errors_deg(src, "bodyrig", tgt, kind, frames)
-    ank = R.world_heads(tgt, list(R.ANKLES[kind]), frames)
-    slides = []
-    for side in (0, 1):
-        idx = np.flatnonzero(R.planted_frames(stance, side))
-        for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
-            if len(run) > 1:
-                slides.append(np.linalg.norm(ank[run, side] - ank[run[0], side], axis=1).max())
-    f = frames[[0, -1]]
-    hs = R.world_heads(src, ["pelvis"], f)[:, 0]
-    ht = R.world_heads(tgt, [R.HIPS[kind]], f)[:, 0]
-    k = R.leg_length(tgt, kind) / R.leg_length(src, "bodyrig")
-    travel = np.linalg.norm((ht[1] - ht[0])[:2]) / (k * np.linalg.norm((hs[1] - hs[0])[:2]))
-    return err.mean(), err.max(), max(slides), travel
+    slides = R.planted_slides(tgt, kind, stance, frames)
+    return err.mean(), err.max(), slides.max(), R.hips_travel_ratio(src, tgt, kind, frames)
 
 
 def _targets(R, bpy, tmp_path):

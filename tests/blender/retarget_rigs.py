@@ -205,6 +205,27 @@ def leg_length(arm, kind) -> float:
                           np.linalg.norm(h[4] - h[3]) + np.linalg.norm(h[5] - h[4])]))
 
 
+def planted_slides(tgt, kind, stance, frames) -> np.ndarray:
+    """Per planted stretch of the source walk, the target ankle's largest distance from where it was (m)."""
+    ank = world_heads(tgt, list(ANKLES[kind]), frames)
+    out = []
+    for side in (0, 1):
+        idx = np.flatnonzero(planted_frames(stance, side))
+        for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+            if len(run) > 1:
+                out.append(np.linalg.norm(ank[run, side] - ank[run[0], side], axis=1).max())
+    return np.array(out)
+
+
+def hips_travel_ratio(src, tgt, kind, frames) -> float:
+    """The target hips' ground travel over the frames / the source's travel scaled by the leg-length ratio."""
+    f = np.asarray(frames)[[0, -1]]
+    hs = world_heads(src, ["pelvis"], f)[:, 0]
+    ht = world_heads(tgt, [HIPS[kind]], f)[:, 0]
+    k = leg_length(tgt, kind) / leg_length(src, "bodyrig")
+    return float(np.linalg.norm((ht[1] - ht[0])[:2]) / (k * np.linalg.norm((hs[1] - hs[0])[:2])))
+
+
 def bodyrig_walk(frames: int = 90, fps: float = 30.0):
     """The open body's BodyRig character walking (feet on z = 0 at rest) → (character, stance [T])."""
     import bpy

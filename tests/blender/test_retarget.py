@@ -39,26 +39,6 @@ def _frames():
     return np.arange(1, FRAMES + 1)
 
 
-def _hips_travel_ratio(src, tgt, kind):
-    f = _frames()[[0, -1]]
-    hs = R.world_heads(src, ["pelvis"], f)[:, 0]
-    ht = R.world_heads(tgt, [R.HIPS[kind]], f)[:, 0]
-    k = R.leg_length(tgt, kind) / R.leg_length(src, "bodyrig")
-    return np.linalg.norm((ht[1] - ht[0])[:2]) / (k * np.linalg.norm((hs[1] - hs[0])[:2]))
-
-
-def _slides(tgt, kind, stance):
-    """Per planted stretch of the source walk, the target ankle's largest distance from where it was (m)."""
-    ank = R.world_heads(tgt, list(R.ANKLES[kind]), _frames())
-    out = []
-    for side in (0, 1):
-        idx = np.flatnonzero(R.planted_frames(stance, side))
-        for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
-            if len(run) > 1:
-                out.append(np.linalg.norm(ank[run, side] - ank[run[0], side], axis=1).max())
-    return np.array(out)
-
-
 def _snapshot(arm):
     import bpy
 
@@ -78,7 +58,7 @@ def _retarget(src, tgt, **kw):
 def _check_motion(src, tgt, kind):
     err = R.direction_errors_deg(src, "bodyrig", tgt, kind, _frames())
     assert err.mean() < MEAN_DEG and err.max() < MAX_DEG, (err.mean(), err.max(), err.max(0).round(1))
-    ratio = _hips_travel_ratio(src, tgt, kind)
+    ratio = R.hips_travel_ratio(src, tgt, kind, _frames())
     assert abs(ratio - 1) < 0.15, ratio
     return err
 
@@ -180,8 +160,8 @@ def test_fbx_mixamo_a_pose_centimetres_turned(ops, walk, tmp_path):
     arms = err[:, 6:]  # collars, arms, spine, neck: foot locking leaves them alone
     assert arms.mean() < MEAN_DEG and arms.max() < MAX_DEG
     assert err.mean() < MEAN_DEG
-    assert _slides(tgt, "mixamo", stance).max() < 0.01
-    assert abs(_hips_travel_ratio(src, tgt, "mixamo") - 1) < 0.15
+    assert R.planted_slides(tgt, "mixamo", stance, _frames()).max() < 0.01
+    assert abs(R.hips_travel_ratio(src, tgt, "mixamo", _frames()) - 1) < 0.15
 
 
 def test_foot_lock_keeps_planted_feet_still_on_other_proportions(ops, walk):
@@ -192,11 +172,12 @@ def test_foot_lock_keeps_planted_feet_still_on_other_proportions(ops, walk):
         R.long_shins(arm, 1.35)
     _retarget(src, free)
     _retarget(src, locked, foot_lock=True)
-    assert _slides(free, "mixamo", stance).max() > 0.02  # the proportions alone make the feet slide
-    assert _slides(locked, "mixamo", stance).max() < 0.01
+    # The proportions alone make the feet slide.
+    assert R.planted_slides(free, "mixamo", stance, _frames()).max() > 0.02
+    assert R.planted_slides(locked, "mixamo", stance, _frames()).max() < 0.01
     err = R.direction_errors_deg(src, "bodyrig", locked, "mixamo", _frames())
     assert err.mean() < MEAN_DEG and err[:, 6:].max() < 1.0
-    assert abs(_hips_travel_ratio(src, locked, "mixamo") - 1) < 0.15
+    assert abs(R.hips_travel_ratio(src, locked, "mixamo", _frames()) - 1) < 0.15
 
 
 def test_a_target_facing_another_way_walks_its_own_way(ops, walk):
