@@ -25,3 +25,7 @@ class ModelFileError(BodyRigError):
 
 class DeviceError(BodyRigError):
     """The requested compute device is not available."""
+
+
+class OutputWriteError(BodyRigError):
+    """An output file could not be written completely (disk full, read-only or forbidden folder, truncated)."""

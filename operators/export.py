@@ -1,9 +1,11 @@
 """Export a BodyRig character (armature + skinned mesh + its animation) to FBX, glTF binary (.glb) or BVH.
 
 `export_character(character_or_armature, path, fmt=None)`: the format comes from the extension unless given.
-Every file is written under a temporary name beside the target and renamed when complete, so a failed or
-interrupted export never leaves a half-written file under the final name; an exporter that fails, is missing
-or writes nothing raises BodyRigError (headless exports that silently produce nothing are a known trap).
+Every file is written under a temporary name beside the target and renamed only when the exporter reported
+success and the bytes on disk are a complete file (inference/fileio.py: FBX footer, glb length, BVH frame
+lines; fsynced), so a failed, interrupted or disk-full export never leaves a half-written file under the final
+name; an exporter that fails, is missing or writes nothing raises BodyRigError (headless exports that silently
+produce nothing are a known trap).
 
 Axes and units, per format (the rig: body frame Y up, turned to Blender's Z up at object level, metres):
 - FBX: Y up, -Z forward (FBX's, Maya's, Unity's and Unreal's usual convention), so the armature object comes out
@@ -56,11 +58,17 @@ def export_character(character_or_armature, path, fmt: str | None = None) -> Pat
     with atomic_path(path, suffix=f".{fmt}") as tmp, _export_context(arm, objects) as frames:
         try:
             result = _EXPORTERS[fmt](str(tmp), frames)
-        except RuntimeError as e:  # operators report their errors as RuntimeError
-            raise BodyRigError(f"the {fmt.upper()} exporter failed for '{path.name}': {e}") from e
-        if "FINISHED" not in result or tmp.stat().st_size == 0:
+        except RuntimeError as e:  # operators report their errors (a Python exporter's traceback too) this way
+            raise BodyRigError(f"the {fmt.upper()} exporter failed for '{path.name}': {_last_line(e)}") from e
+        if "FINISHED" not in result or not tmp.exists() or tmp.stat().st_size == 0:
             raise BodyRigError(f"the {fmt.upper()} exporter wrote nothing for '{path.name}' ({result})")
     return path
+
+
+def _last_line(exc) -> str:
+    """An operator's error as one line: the last non-empty line of its report (e.g. 'OSError: [Errno 28] ...')."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].removeprefix("Error:").strip() if lines else type(exc).__name__
 
 
 def _ensure_addon(fmt: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import bpy
 
 from ..inference.conventions import BODY_TO_BLENDER_EULER
+from ..inference.errors import OutputWriteError
 from ..inference.fileio import atomic_path
 
 
@@ -83,9 +84,23 @@ def character_from_motion(motion, data, name: str = "Character", shape_keys: boo
 
 
 def save_blend(path) -> Path:
-    """Save the current file as `path` atomically (a copy: the session keeps its own file name)."""
+    """Save the current file as `path` atomically (a copy: the session keeps its own file name).
+
+    Blender's save reports a full disk as an error (or, depending on where it fails, not at all): the result
+    is checked and the written file verified complete (header and final ENDB block) before it is renamed into
+    place, so a failed save raises BodyRigError and leaves nothing under `path`.
+    """
     path = Path(path)
     with atomic_path(path, suffix=".blend") as tmp:
         tmp.unlink()  # over an existing file (even the empty placeholder) Blender keeps a .blend1 backup
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        try:
+            result = bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        except RuntimeError as exc:  # the operator's error reports, e.g. "No space left on device"
+            message = str(exc).strip().removeprefix("Error:").strip() or "unknown error"
+            raise OutputWriteError(f"Blender could not save {path}: {message}") from None
+        finally:
+            for leftover in (tmp.with_name(tmp.name + "@"), tmp.with_name(tmp.name + "1")):
+                leftover.unlink(missing_ok=True)  # Blender's own temporary / backup of a failed save
+        if "FINISHED" not in result or not tmp.exists():
+            raise OutputWriteError(f"Blender did not save {path} ({', '.join(sorted(result)) or 'no result'})")
     return path

@@ -3,11 +3,16 @@
     python scripts/batch.py INPUT... --out DIR [options]              (plain Python with the bpy module)
     blender -b -P scripts/batch.py -- INPUT... --out DIR [options]    (inside Blender; arguments after --)
 
-INPUT: files, folders (their files, sorted) and globs. Photos and videos are told apart by their first bytes.
-Every input is independent: a failure is recorded and the others go on. Every output is written under a
-temporary name and renamed; DIR/summary.json is rewritten atomically after each input, so an interrupted run
-keeps what it did. A rerun skips inputs whose outputs all exist, unless --overwrite.
-Exit codes: 0 all succeeded (or were skipped), 1 some failed, 2 usage error, 130 interrupted.
+INPUT: files, folders (their files, sorted) and globs; after `--` a name may start with '-'. Photos and videos
+are told apart by their first bytes. Outputs already in DIR (a folder that is also an input) are not inputs.
+Every input is independent: a failure (a full disk or read-only folder too) is recorded and the others go on.
+Every output is written under a temporary name, verified complete on disk and only then renamed;
+DIR/summary.json is rewritten atomically after each input, so an interrupted run keeps what it did. A rerun
+skips inputs whose outputs all exist and are verified complete, unless --overwrite; it redoes the others and
+removes temporaries a killed run left in DIR. Only one batch may write into DIR at a time.
+Exit codes: 0 all succeeded (or were skipped), 1 some failed, 2 usage error, 3 DIR/summary.json could not be
+written (e.g. disk full: free space and rerun), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); on 130/143
+workers are stopped and the summary says "interrupted".
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import argparse
 import glob
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -53,6 +60,43 @@ _add_extension_site_packages()
 FORMATS = ("blend", "fbx", "glb", "bvh", "npz", "json")
 PHOTO, VIDEO, UNKNOWN = "photo", "video", "unknown"
 RECORD_PREFIX = "@@bodyrig-batch@@ "  # a worker's result line on its stdout
+SUMMARY_NAME = "summary.json"
+# what this script writes: files with these suffixes inside --out are never taken as inputs
+OUTPUT_SUFFIXES = {f".{fmt}" for fmt in FORMATS} | {".ply", ".blend1"}
+EXIT_SUMMARY_UNWRITABLE = 3
+WORKER_STOP_SECONDS = 10.0  # a worker asked to stop gets this long before it is killed
+
+
+class Stop(BaseException):
+    """Raised in the main thread by SIGINT/SIGTERM: unwinds the work (temporaries are removed on the way)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopSignals:
+    """SIGINT and SIGTERM stop the batch: the first raises Stop in the main thread; any later one is only
+    counted, so that stopping the workers and writing the summary cannot be interrupted themselves."""
+
+    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
+        self.signum = None
+        for sig in signals:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+            raise Stop(signum)
+
+    def hold(self) -> None:
+        """From now on signals are only recorded (the work is over; what is left is writing the summary)."""
+        if self.signum is None:
+            self.signum = 0
+
+    @property
+    def exit_code(self) -> int | None:
+        return 128 + self.signum if self.signum else None
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -67,6 +111,10 @@ def sniff_kind(path: Path) -> str:
         return PHOTO
     if head[:4] in (b"II*\x00", b"MM\x00*") or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return PHOTO
+    if head[:6] in (b"GIF87a", b"GIF89a"):  # Pillow reads GIF (the first frame), as `fit` does
+        return PHOTO
+    if head[4:8] == b"ftyp" and _ftyp_brands(head) & _HEIF_BRANDS:  # AVIF/HEIC: images in an MP4-like box
+        return PHOTO if _ftyp_brands(head) & _AVIF_BRANDS and pillow_reads_avif() else UNKNOWN
     if head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:4] == b"\x1aE\xdf\xa3":
         return VIDEO
     if head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):  # MPEG program stream
@@ -76,14 +124,60 @@ def sniff_kind(path: Path) -> str:
     return UNKNOWN
 
 
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIF_BRANDS = _AVIF_BRANDS | {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
+
+def _ftyp_brands(head: bytes) -> set:
+    """The major and compatible brands of an ISO-BMFF `ftyp` box in the file's first bytes."""
+    size = int.from_bytes(head[:4], "big")
+    brands = {head[8:12]}
+    brands.update(head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4))
+    return brands
+
+
+def pillow_reads_avif() -> bool:
+    """Whether this Python's Pillow decodes AVIF (Pillow 11.2+ wheels do), which `fit` uses to read photos."""
+    try:
+        from PIL import features
+
+        return bool(features.check("avif"))
+    except (ImportError, ValueError):
+        return False
+
+
+def unknown_reason(path: Path) -> str:
+    """One line saying why `path` is neither a photo nor a video that BodyRig can read."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+    except OSError as exc:
+        return f"{path.name} cannot be read: {exc.strerror or exc}"
+    if head[4:8] == b"ftyp" and _ftyp_brands(head) & _HEIF_BRANDS:
+        kind = "an AVIF" if _ftyp_brands(head) & _AVIF_BRANDS else "a HEIC/HEIF"
+        return (f"{path.name} is {kind} image, which this Python's Pillow cannot decode; convert it to JPEG or "
+                f"PNG")
+    return f"{path.name} is neither a photo nor a video that BodyRig can read"
+
+
 def _looks_like_mpeg_ts(path: Path) -> bool:
     with open(path, "rb") as fh:
         data = fh.read(188 * 3)
     return len(data) == 188 * 3 and all(data[i * 188] == 0x47 for i in range(3))
 
 
-def expand_inputs(items) -> list[Path]:
-    """Files, folders (non-hidden files inside, sorted) and globs → unique existing files, in order."""
+def expand_inputs(items, out_dir: Path | None = None) -> list[Path]:
+    """Files, folders (non-hidden files inside, sorted) and globs → unique existing files, in order.
+
+    Folders and globs skip this script's own outputs inside `out_dir` (a folder that is both input and --out
+    must not feed a rerun its results); a file named explicitly is always taken.
+    """
+    out_key = Path(out_dir).resolve() if out_dir is not None else None
+
+    def is_own_output(f: Path) -> bool:
+        return (out_key is not None and f.resolve().parent == out_key
+                and (f.name == SUMMARY_NAME or f.suffix.lower() in OUTPUT_SUFFIXES))
+
     out, seen = [], set()
     for item in items:
         matches = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
@@ -92,9 +186,10 @@ def expand_inputs(items) -> list[Path]:
         for m in matches:
             p = Path(m)
             if p.is_dir():
-                files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+                files = sorted(f for f in p.iterdir()
+                               if f.is_file() and not f.name.startswith(".") and not is_own_output(f))
             elif p.is_file():
-                files = [p]
+                files = [p] if m == item or not is_own_output(p) else []
             else:
                 raise SystemExit(_usage_error(f"input not found: {item}"))
             for f in files:
@@ -105,12 +200,16 @@ def expand_inputs(items) -> list[Path]:
     return out
 
 
-def output_stems(inputs: list[Path]) -> dict:
-    """A unique output stem per input: its file stem, plus its parent folder's name where stems collide."""
+def output_stems(inputs: list[Path], reserved=()) -> dict:
+    """A unique output stem per input: its file stem, plus its parent folder's name where stems collide.
+
+    `reserved` stems are never given out (e.g. 'summary' when the outputs include .json: summary.jpg's JSON
+    would overwrite the report): such an input gets 'summary_2'.
+    """
     counts = {}
     for p in inputs:
         counts[p.stem] = counts.get(p.stem, 0) + 1
-    stems, used = {}, set()
+    stems, used = {}, set(reserved)
     for p in inputs:
         stem = p.stem if counts[p.stem] == 1 else f"{p.parent.name}_{p.stem}"
         base, k = stem, 2
@@ -223,14 +322,20 @@ def process_video(path: Path, targets: dict, opts, watch) -> None:
 
 
 def process_one(path: Path, stem: str, opts) -> dict:
-    """Run one input; never raises for the input's own failures (they are recorded)."""
+    """Run one input; never raises for the input's own failures (they are recorded, a full disk too).
+
+    Skipped (not redone) when every planned output exists and is verified complete, unless opts["overwrite"].
+    """
+    import errno
+
     from inference.errors import BodyRigError
+    from inference.fileio import is_complete
 
     out_dir = Path(opts["out"])
     outputs = planned_outputs(out_dir, stem, opts["formats"], opts["pifu"])
     record = {"input": str(path), "status": "ok", "outputs": [str(p) for p in outputs], "seconds": {},
               "error": None}
-    if not opts["overwrite"] and all(p.exists() for p in outputs):
+    if not opts["overwrite"] and all(is_complete(p) for p in outputs):
         record["status"] = "skipped"
         return record
     watch = Stopwatch()
@@ -245,16 +350,21 @@ def process_one(path: Path, stem: str, opts) -> dict:
         elif kind == VIDEO:
             process_video(path, targets, opts, watch)
         else:
-            raise BodyRigError(f"{path.name} is neither a photo nor a video that BodyRig can read")
+            raise BodyRigError(unknown_reason(path))
     except BodyRigError as exc:
         record.update(status="failed", error=str(exc))
+    except OSError as exc:  # a write outside the verified writers: a full disk is this input's failure
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            raise
+        record.update(status="failed", error=f"cannot write the outputs of {path.name}: {exc.strerror or exc}; "
+                                             f"free some space or choose a writable --out, and rerun")
     except Exception as exc:  # a bug, but one input must not stop the batch: record it in full
         if os.environ.get("BODYRIG_DEBUG") == "1":
             raise
         record.update(status="failed", error=f"internal error: {type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc())
     if record["status"] == "failed":
-        record["outputs"] = [str(p) for p in outputs if p.exists()]
+        record["outputs"] = [str(p) for p in outputs if is_complete(p)]
     watch.seconds["total"] = time.perf_counter() - t0
     record["seconds"] = {k: round(v, 4) for k, v in watch.seconds.items()}
     return record
@@ -267,15 +377,16 @@ def write_summary(out_dir: Path, records: list, started: float, interrupted: boo
     totals = {s: sum(r["status"] == s for r in records) for s in ("ok", "failed", "skipped")}
     totals.update(inputs=len(records), seconds=round(time.perf_counter() - started, 3), interrupted=interrupted,
                   workers=workers)
-    path = out_dir / "summary.json"
+    path = Path(out_dir) / SUMMARY_NAME
     atomic_write_text(path, json.dumps({"inputs": records, "totals": totals}, indent=1))
     return path
 
 
 # ----------------------------------------------------------------------------------------------- running
 def _script_argv() -> list[str]:
-    """The script's own arguments, whether run by Python or by `blender -b -P batch.py -- ...`."""
-    if "--" in sys.argv:
+    """The script's own arguments, whether run by Python or by `blender -b -P batch.py -- ...` (Blender's own
+    arguments end at the first `--`; a later `--` is the script's, before inputs starting with '-')."""
+    if _in_blender_binary() and "--" in sys.argv:
         return sys.argv[sys.argv.index("--") + 1:]
     return sys.argv[1:]
 
@@ -296,43 +407,80 @@ def _worker_command(shard_file: Path, base_args: list[str]) -> list[str]:
 
 
 def run_workers(jobs, args, base_args, on_record) -> bool:
-    """Split the jobs into `args.workers` child processes; records stream back on their stdout."""
+    """Split the jobs into `args.workers` child processes; records stream back on their stdout.
+
+    A worker that dies (killed, crashed) fails only the input it was doing - the first of its shard not yet
+    reported - and a replacement worker does the rest of its shard. A Stop (SIGINT/SIGTERM) raised in the main
+    thread while waiting stops every worker (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates.
+    Workers run in their own session, so a terminal's Ctrl-C reaches only this process. The shard folder is
+    removed on every path. Returns False (kept for callers that read it as 'interrupted').
+    """
     import tempfile
 
-    shards = [jobs[i::args.workers] for i in range(args.workers)]
-    procs, readers, pending = [], [], {str(p) for p, _ in jobs}
-    lock = threading.Lock()
     tmp = Path(tempfile.mkdtemp(prefix="bodyrig-batch-"))
+    lock = threading.Lock()
+    live: set = set()
+    stopping = threading.Event()
 
-    def read(proc):
-        for line in proc.stdout:
-            if line.startswith(RECORD_PREFIX):
-                rec = json.loads(line[len(RECORD_PREFIX):])
+    def run_shard(index, shard):
+        remaining, spawn = list(shard), 0
+        while remaining:
+            shard_file = tmp / f"shard{index}-{spawn}.json"
+            spawn += 1
+            shard_file.write_text(json.dumps([[str(p), stem] for p, stem in remaining]))
+            with lock:
+                if stopping.is_set():
+                    return
+                proc = subprocess.Popen(_worker_command(shard_file, base_args), stdout=subprocess.PIPE,
+                                        text=True, errors="replace", stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+                live.add(proc)
+            for line in proc.stdout:
+                if not line.startswith(RECORD_PREFIX):
+                    continue
+                try:
+                    rec = json.loads(line[len(RECORD_PREFIX):])
+                except ValueError:  # a line cut short by the worker's end
+                    continue
+                remaining = [(p, stem) for p, stem in remaining if str(p) != rec["input"]]
                 with lock:
-                    pending.discard(rec["input"])
                     on_record(rec)
+            code = proc.wait()
+            with lock:
+                live.discard(proc)
+            if stopping.is_set() or not remaining:
+                return
+            path, _ = remaining.pop(0)  # the worker processes its shard in order: this one was running
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            with lock:
+                on_record({"input": str(path), "status": "failed", "outputs": [], "seconds": {},
+                           "error": f"the worker process {how} while processing this input; rerun to retry it"})
 
-    for i, shard in enumerate(s for s in shards if s):
-        shard_file = tmp / f"shard{i}.json"
-        shard_file.write_text(json.dumps([[str(p), stem] for p, stem in shard]))
-        proc = subprocess.Popen(_worker_command(shard_file, base_args), stdout=subprocess.PIPE, text=True,
-                                stdin=subprocess.DEVNULL)
-        procs.append(proc)
-        readers.append(threading.Thread(target=read, args=(proc,), daemon=True))
-        readers[-1].start()
+    threads = [threading.Thread(target=run_shard, args=(i, shard), daemon=True)
+               for i, shard in enumerate(jobs[i::args.workers] for i in range(args.workers)) if shard]
     try:
-        for proc, reader in zip(procs, readers):
-            proc.wait()
-            reader.join()
-    except KeyboardInterrupt:
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(0.2)  # short waits: a signal's Stop is raised here promptly
+    finally:
+        stopping.set()
+        with lock:
+            procs = list(live)
         for proc in procs:
-            proc.terminate()
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + WORKER_STOP_SECONDS
         for proc in procs:
-            proc.wait()
-        return True
-    for p in sorted(pending):  # a worker that died took these with it
-        on_record({"input": p, "status": "failed", "outputs": [], "seconds": {},
-                   "error": "the worker process processing this input stopped unexpectedly"})
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for t in threads:
+            t.join(WORKER_STOP_SECONDS)
+        shutil.rmtree(tmp, ignore_errors=True)
     return False
 
 
@@ -374,11 +522,29 @@ def _usage_error(message: str) -> int:
     return 2
 
 
+def run_worker(args, opts) -> int:
+    """A child: process the shard in order, one record line per input on stdout. SIGTERM (the parent stopping
+    the batch) ends it quietly, its temporaries removed; SIGINT is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signals = StopSignals(signals=(signal.SIGTERM,))
+    try:
+        for path, stem in json.loads(Path(args.worker_shard).read_text()):
+            rec = process_one(Path(path), stem, opts)
+            print(RECORD_PREFIX + json.dumps(rec), flush=True)
+    except Stop:
+        return signals.exit_code
+    except BrokenPipeError:  # the parent is gone
+        return 1
+    return 0
+
+
 def main(argv=None) -> int:
     try:
         args = parse_args(_script_argv() if argv is None else argv)
     except SystemExit as exc:  # argparse's usage errors exit 2 already; keep that code
         return int(exc.code or 0)
+    from inference.errors import BodyRigError
+    from inference.fileio import remove_stale_temporaries
     from inference.pipeline import Settings
 
     settings = Settings(body=None if args.body == "open" else args.body, checkpoint=args.checkpoint,
@@ -386,48 +552,68 @@ def main(argv=None) -> int:
     opts = {"out": str(args.out), "formats": args.formats, "settings": settings, "overwrite": args.overwrite,
             "pifu": args.pifu}
 
-    if args.worker_shard:  # a child: process the shard, print one record line per input
-        for path, stem in json.loads(Path(args.worker_shard).read_text()):
-            rec = process_one(Path(path), stem, opts)
-            print(RECORD_PREFIX + json.dumps(rec), flush=True)
-        return 0
+    if args.worker_shard:
+        return run_worker(args, opts)
 
+    signals = StopSignals()
     try:
-        inputs = expand_inputs(args.inputs)
+        inputs = expand_inputs(args.inputs, out_dir=args.out)
+        args.out.mkdir(parents=True, exist_ok=True)
     except SystemExit as exc:
         return int(exc.code)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stems = output_stems(inputs)
-    jobs = [(p, stems[str(p)]) for p in inputs]
+    except OSError as exc:
+        return _usage_error(f"cannot create the output folder {args.out}: {exc.strerror or exc}")
+    except Stop:
+        return signals.exit_code
     started = time.perf_counter()
-    records, order = [], {str(p): i for i, (p, _) in enumerate(jobs)}
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, disable=None)
-
-    def on_record(rec):
-        records.append(rec)
-        records.sort(key=lambda r: order.get(r["input"], 0))
-        write_summary(args.out, records, started, interrupted=False, workers=args.workers)
-        bar.set_postfix_str(f"{Path(rec['input']).name}: {rec['status']}")
-        bar.update(1)
-
+    records, warned, bar = [], [], None
     interrupted = False
     try:
+        stems = output_stems(inputs, reserved={Path(SUMMARY_NAME).stem} if "json" in args.formats else ())
+        jobs = [(p, stems[str(p)]) for p in inputs]
+        order = {str(p): i for i, (p, _) in enumerate(jobs)}
+        names = [SUMMARY_NAME] + [o.name for _, stem in jobs
+                                  for o in planned_outputs(args.out, stem, args.formats, args.pifu)]
+        remove_stale_temporaries(args.out, names)  # left by a run that was killed (kill -9)
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, disable=None)
+
+        def on_record(rec):
+            records.append(rec)
+            records.sort(key=lambda r: order.get(r["input"], 0))
+            try:
+                write_summary(args.out, records, started, interrupted=False, workers=args.workers)
+            except (BodyRigError, OSError) as exc:  # e.g. a full disk: kept in memory, written again later
+                if not warned:
+                    warned.append(exc)
+                    bar.write(f"batch.py: warning: {exc}; the summary is written again after the next input",
+                              file=sys.stderr)
+            bar.set_postfix_str(f"{Path(rec['input']).name}: {rec['status']}")
+            bar.update(1)
+
         if args.workers == 1:
             for path, stem in jobs:
                 on_record(process_one(path, stem, opts))
         else:
-            interrupted = run_workers(jobs, args, _child_args(args), on_record)
-    except KeyboardInterrupt:
+            run_workers(jobs, args, _child_args(args), on_record)
+    except Stop:
         interrupted = True
-    bar.close()
-    summary = write_summary(args.out, records, started, interrupted=interrupted, workers=args.workers)
+    signals.hold()
+    if bar is not None:
+        bar.close()
+    try:
+        summary = write_summary(args.out, records, started, interrupted=interrupted, workers=args.workers)
+    except (BodyRigError, OSError) as exc:
+        print(f"batch.py: error: the summary could not be written: {exc} (exit {EXIT_SUMMARY_UNWRITABLE}; "
+              f"outputs verified so far are kept, a rerun skips them)", file=sys.stderr)
+        return EXIT_SUMMARY_UNWRITABLE
     failed = sum(r["status"] == "failed" for r in records)
-    print(f"{len(records)} of {len(jobs)} inputs done: {len(records) - failed} ok or skipped, {failed} failed; "
+    how = " (interrupted)" if interrupted else ""
+    print(f"{len(records)} of {len(inputs)} inputs done{how}: {len(records) - failed} ok or skipped, {failed} failed; "
           f"summary: {summary}", file=sys.stderr)
-    if interrupted:
-        return 130
+    if signals.exit_code:
+        return signals.exit_code
     return 1 if failed else 0
 
 
