@@ -4,7 +4,8 @@ half-written file under the final name.
 
 `atomic_path(path)` is the one way outputs are written; `is_complete(path)` tells whether a file under its final
 name is whole (a rerun redoes what is not); `remove_stale_temporaries(folder, names)` deletes the temporaries a
-killed process (kill -9) left behind. A write that fails for lack of space or a read-only folder, or whose result
+killed process (kill -9) left behind; `remove_live_temporaries()` deletes this process's own, for a signal
+handler that exits at once. A write that fails for lack of space or a read-only folder, or whose result
 is incomplete, raises OutputWriteError (a BodyRigError: one line for the user).
 """
 
@@ -21,6 +22,8 @@ import zipfile
 from pathlib import Path
 
 from .errors import OutputWriteError
+
+_LIVE: set = set()  # this process's temporaries not yet renamed or removed
 
 # errno → what the user should do about it
 _DISK_ERRORS = {
@@ -49,6 +52,7 @@ def atomic_path(path, suffix: str | None = None):
         os.close(fd)
     except OSError as exc:
         raise _write_error(path, exc) from None
+    _LIVE.add(tmp)
     try:
         try:
             yield Path(tmp)
@@ -65,6 +69,17 @@ def atomic_path(path, suffix: str | None = None):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        _LIVE.discard(tmp)
+
+
+def remove_live_temporaries() -> None:
+    """Delete every temporary this process is writing (and Blender's `...@` beside it): for a signal handler
+    that ends the process with os._exit, where no `finally` runs."""
+    for tmp in list(_LIVE):
+        for p in (tmp, tmp + "@"):
+            with contextlib.suppress(OSError):
+                os.unlink(p)
 
 
 def _write_error(path: Path, exc: OSError) -> Exception:

@@ -77,22 +77,44 @@ class Stop(BaseException):
 
 class StopSignals:
     """SIGINT and SIGTERM stop the batch: the first raises Stop in the main thread; any later one is only
-    counted, so that stopping the workers and writing the summary cannot be interrupted themselves."""
+    counted, so that stopping the workers and writing the summary cannot be interrupted themselves.
+
+    Python drops an exception raised where it cannot propagate (an import lock's callback, a __del__): such a
+    Stop is not printed, and `check()` raises it again at the next safe point (between inputs, while waiting).
+    """
 
     def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
         self.signum = None
+        self._raised = False
         for sig in signals:
             signal.signal(sig, self._handle)
+        default_hook = sys.unraisablehook
+
+        def hook(unraisable):
+            if not isinstance(unraisable.exc_value, Stop):
+                default_hook(unraisable)
+
+        sys.unraisablehook = hook
 
     def _handle(self, signum, frame):
         if self.signum is None:
             self.signum = signum
             raise Stop(signum)
 
+    def check(self) -> None:
+        """Raise the Stop of a signal that was swallowed where it arrived (once)."""
+        if self.signum and not self._raised:
+            self._raised = True
+            raise Stop(self.signum)
+
     def hold(self) -> None:
-        """From now on signals are only recorded (the work is over; what is left is writing the summary)."""
+        """From now on signals are ignored (the work is over; what is left is writing the summary and exiting):
+        ignored rather than handled, because Python's shutdown puts handled signals back to their default,
+        which would let a late second Ctrl-C kill the process after the summary with no exit code of ours."""
         if self.signum is None:
             self.signum = 0
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
 
     @property
     def exit_code(self) -> int | None:
@@ -406,12 +428,12 @@ def _worker_command(shard_file: Path, base_args: list[str]) -> list[str]:
     return [sys.executable, __file__, *base_args, "--worker-shard", str(shard_file)]
 
 
-def run_workers(jobs, args, base_args, on_record) -> bool:
+def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
     """Split the jobs into `args.workers` child processes; records stream back on their stdout.
 
     A worker that dies (killed, crashed) fails only the input it was doing - the first of its shard not yet
     reported - and a replacement worker does the rest of its shard. A Stop (SIGINT/SIGTERM) raised in the main
-    thread while waiting stops every worker (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates.
+    thread while waiting (or by `check_stop()`) stops every worker (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates.
     Workers run in their own session, so a terminal's Ctrl-C reaches only this process. The shard folder is
     removed on every path. Returns False (kept for callers that read it as 'interrupted').
     """
@@ -464,6 +486,8 @@ def run_workers(jobs, args, base_args, on_record) -> bool:
         while any(t.is_alive() for t in threads):
             for t in threads:
                 t.join(0.2)  # short waits: a signal's Stop is raised here promptly
+            if check_stop is not None:
+                check_stop()
     finally:
         stopping.set()
         with lock:
@@ -524,15 +548,19 @@ def _usage_error(message: str) -> int:
 
 def run_worker(args, opts) -> int:
     """A child: process the shard in order, one record line per input on stdout. SIGTERM (the parent stopping
-    the batch) ends it quietly, its temporaries removed; SIGINT is the parent's to handle."""
+    the batch) ends it at once and quietly, its temporaries removed; SIGINT is the parent's to handle."""
+    from inference.fileio import remove_live_temporaries
+
+    def terminate(signum, frame):
+        remove_live_temporaries()
+        os._exit(128 + signum)  # no exception: it could surface as a traceback or be swallowed mid-import
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signals = StopSignals(signals=(signal.SIGTERM,))
+    signal.signal(signal.SIGTERM, terminate)
     try:
         for path, stem in json.loads(Path(args.worker_shard).read_text()):
             rec = process_one(Path(path), stem, opts)
             print(RECORD_PREFIX + json.dumps(rec), flush=True)
-    except Stop:
-        return signals.exit_code
     except BrokenPipeError:  # the parent is gone
         return 1
     return 0
@@ -594,9 +622,11 @@ def main(argv=None) -> int:
 
         if args.workers == 1:
             for path, stem in jobs:
+                signals.check()
                 on_record(process_one(path, stem, opts))
+            signals.check()
         else:
-            run_workers(jobs, args, _child_args(args), on_record)
+            run_workers(jobs, args, _child_args(args), on_record, check_stop=signals.check)
     except Stop:
         interrupted = True
     signals.hold()
