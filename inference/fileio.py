@@ -137,16 +137,16 @@ def check_complete(path, name: str | None = None) -> None:
 
     Cheap, format-specific checks (no full parse): .blend header and final ENDB block (zstd-compressed files:
     their seek table), .glb header length = file size, .fbx footer, .npz/.zip central directory, .json parses,
-    .bvh frame count = motion lines, .png IEND, .ply header. Other suffixes: non-empty is enough.
+    .bvh frame count = motion lines, .png IEND, .ply header. Other suffixes: it exists (it may be empty).
     """
     path = Path(path)
     label = name or path.name
     try:
         size = path.stat().st_size
-        if size == 0:
-            raise Incomplete("it is empty")
         check = _CHECKS.get(path.suffix.lower())
         if check is not None:
+            if size == 0:
+                raise Incomplete("it is empty")
             check(path, size)
     except Incomplete as exc:
         raise OutputWriteError(f"{label} was not written completely ({exc}); if the disk is full, free some "

@@ -135,7 +135,7 @@ def sniff_kind(path: Path) -> str:
         return PHOTO
     if head[:6] in (b"GIF87a", b"GIF89a"):  # Pillow reads GIF (the first frame), as `fit` does
         return PHOTO
-    if head[4:8] == b"ftyp" and _ftyp_brands(head) & _HEIF_BRANDS:  # AVIF/HEIC: images in an MP4-like box
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:  # AVIF/HEIC: images in an MP4-like box
         return PHOTO if _ftyp_brands(head) & _AVIF_BRANDS and pillow_reads_avif() else UNKNOWN
     if head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:4] == b"\x1aE\xdf\xa3":
         return VIDEO
@@ -175,7 +175,7 @@ def unknown_reason(path: Path) -> str:
             head = fh.read(32)
     except OSError as exc:
         return f"{path.name} cannot be read: {exc.strerror or exc}"
-    if head[4:8] == b"ftyp" and _ftyp_brands(head) & _HEIF_BRANDS:
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
         kind = "an AVIF" if _ftyp_brands(head) & _AVIF_BRANDS else "a HEIC/HEIF"
         return (f"{path.name} is {kind} image, which this Python's Pillow cannot decode; convert it to JPEG or "
                 f"PNG")

@@ -68,6 +68,12 @@ def no_person_image(path: Path, fmt: str) -> Path:
     return path
 
 
+def heic_like(path: Path) -> Path:
+    """An ISO-BMFF file whose `ftyp` box says HEIC (a still image, not a video), with no image after it."""
+    path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
+    return path
+
+
 def text_file(path: Path) -> Path:
     """A file that is neither a photo nor a video (fails fast)."""
     path.write_text("this is a text file, not a photo\n")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.batch_hostile import (alive, children, fill, no_person_image, remount, stale_temporary, text_file,
-                                 tmpfs, worker_shard)
+from tests.batch_hostile import (alive, children, fill, heic_like, no_person_image, remount, stale_temporary,
+                                 text_file, tmpfs, worker_shard)
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH = REPO / "scripts" / "batch.py"
@@ -133,7 +133,7 @@ def test_out_in_the_input_folder_and_an_input_named_summary(tmp_path):
     assert recs["summary.jpg"]["status"] == "skipped" and totals["inputs"] == 2
 
 
-def test_gif_and_avif_are_read_as_photos(tmp_path):
+def test_gif_and_avif_are_read_as_photos_heic_is_refused_by_name(tmp_path):
     from PIL import features
 
     folder = tmp_path / "in"
@@ -143,8 +143,11 @@ def test_gif_and_avif_are_read_as_photos(tmp_path):
     if features.check("avif"):
         no_person_image(folder / "pattern.avif", "AVIF")
         formats.append("AVIF")
+    heic_like(folder / "still.heic")  # an image container too, which Pillow does not decode: said so
     proc = _run(folder, "--out", tmp_path / "out", "--format", "json")
     recs, _ = _summary(tmp_path / "out")
+    heic = recs.pop("still.heic")
+    assert "HEIC/HEIF image" in heic["error"] and "convert it to JPEG or PNG" in heic["error"], heic
     assert len(recs) == len(formats), recs
     for rec in recs.values():  # decoded, then searched for a person: read as a photo, not a video
         assert rec["status"] == "failed" and "no person" in rec["error"].lower(), rec

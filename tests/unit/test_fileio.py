@@ -130,9 +130,11 @@ def test_other_blend_layouts(tmp_path, make):
 
 def test_missing_and_empty_files_are_incomplete(tmp_path):
     assert not is_complete(tmp_path / "none.json")
-    (tmp_path / "empty.txt").write_bytes(b"")
-    with pytest.raises(OutputWriteError, match="empty.txt was not written completely"):
-        check_complete(tmp_path / "empty.txt")
+    (tmp_path / "empty.json").write_bytes(b"")
+    with pytest.raises(OutputWriteError, match="empty.json was not written completely"):
+        check_complete(tmp_path / "empty.json")
+    (tmp_path / "empty.txt").write_bytes(b"")  # a format without a check: an empty file may be intended
+    check_complete(tmp_path / "empty.txt")
 
 
 def test_writer_that_reports_success_but_left_a_truncated_file_is_not_renamed(tmp_path):
