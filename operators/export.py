@@ -66,8 +66,10 @@ def export_character(character_or_armature, path, fmt: str | None = None) -> Pat
 
 
 def _last_line(exc) -> str:
-    """An operator's error as one line: the last non-empty line of its report (e.g. 'OSError: [Errno 28] ...')."""
+    """An operator's error as one line: a Python exporter's report is a traceback followed by 'Location: ...';
+    its last exception line says what happened (e.g. 'OSError: [Errno 28] No space left on device')."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(("Location:", "File ", "Traceback", "^", "~"))] or lines
     return lines[-1].removeprefix("Error:").strip() if lines else type(exc).__name__
 
 

@@ -30,7 +30,7 @@ def tmpfs(folder: Path, size: str):
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
                           capture_output=True, text=True)
     if done.returncode != 0:
-        skip_or_fail(f"cannot mount a tmpfs here: {(done.stderr or done.stdout).strip()}")
+        skip_or_fail(f"cannot mount a tmpfs here: {((done.stderr or done.stdout).strip().splitlines() or ['?'])[0]}")
     try:
         yield folder
     finally:
