@@ -432,12 +432,14 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
     """Split the jobs into `args.workers` child processes; records stream back on their stdout.
 
     A worker that dies (killed, crashed) fails only the input it was doing - the first of its shard not yet
-    reported - and a replacement worker does the rest of its shard. A Stop (SIGINT/SIGTERM) raised in the main
+    reported - whose temporaries are removed, and a replacement worker does the rest of its shard. A Stop (SIGINT/SIGTERM) raised in the main
     thread while waiting (or by `check_stop()`) stops every worker (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates.
     Workers run in their own session, so a terminal's Ctrl-C reaches only this process. The shard folder is
     removed on every path. Returns False (kept for callers that read it as 'interrupted').
     """
     import tempfile
+
+    from inference.fileio import remove_stale_temporaries
 
     tmp = Path(tempfile.mkdtemp(prefix="bodyrig-batch-"))
     lock = threading.Lock()
@@ -472,7 +474,9 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
                 live.discard(proc)
             if stopping.is_set() or not remaining:
                 return
-            path, _ = remaining.pop(0)  # the worker processes its shard in order: this one was running
+            path, stem = remaining.pop(0)  # the worker processes its shard in order: this one was running
+            remove_stale_temporaries(args.out, [o.name for o in planned_outputs(Path(args.out), stem,
+                                                                                args.formats, args.pifu)])
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             with lock:
                 on_record({"input": str(path), "status": "failed", "outputs": [], "seconds": {},
