@@ -432,10 +432,11 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
     """Split the jobs into `args.workers` child processes; records stream back on their stdout.
 
     A worker that dies (killed, crashed) fails only the input it was doing - the first of its shard not yet
-    reported - whose temporaries are removed, and a replacement worker does the rest of its shard. A Stop (SIGINT/SIGTERM) raised in the main
-    thread while waiting (or by `check_stop()`) stops every worker (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates.
-    Workers run in their own session, so a terminal's Ctrl-C reaches only this process. The shard folder is
-    removed on every path. Returns False (kept for callers that read it as 'interrupted').
+    reported - whose temporaries are removed, and a replacement worker does the rest of its shard.
+    A Stop (SIGINT/SIGTERM) raised in the main thread while waiting (or by `check_stop()`) stops every worker
+    (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates. Workers run in their own session, so a
+    terminal's Ctrl-C reaches only this process. The shard folder is removed on every path. Returns False (kept
+    for callers that read it as 'interrupted').
     """
     import tempfile
 

@@ -182,7 +182,8 @@ def test_file_and_folder_are_fsynced_before_and_after_the_rename(tmp_path, monke
 
 
 def test_stale_temporaries_of_known_targets_are_removed(tmp_path):
-    stale = [".a.glb.k3j4h5g6.glb", ".a.blend.zz_x9Q1w.blend", ".a.blend.zz_x9Q1w.blend@", ".summary.json.abcdEFGH.json"]
+    stale = [".a.glb.k3j4h5g6.glb", ".a.blend.zz_x9Q1w.blend", ".a.blend.zz_x9Q1w.blend@",
+             ".summary.json.abcdEFGH.json"]
     keep = ["a.glb", ".other.glb.k3j4h5g6.glb", ".hidden", "b.json"]
     for name in stale + keep:
         (tmp_path / name).write_bytes(b"")
