@@ -86,6 +86,10 @@ class StopSignals:
     def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
         self.signum = None
         self._raised = False
+        # only the main thread may set handlers; main() run from another thread leaves signals to its caller
+        self.installed = threading.current_thread() is threading.main_thread()
+        if not self.installed:
+            return
         for sig in signals:
             signal.signal(sig, self._handle)
         default_hook = sys.unraisablehook
@@ -113,7 +117,7 @@ class StopSignals:
         which would let a late second Ctrl-C kill the process after the summary with no exit code of ours."""
         if self.signum is None:
             self.signum = 0
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM) if self.installed else ():
             signal.signal(sig, signal.SIG_IGN)
 
     @property
