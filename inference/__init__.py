@@ -13,6 +13,7 @@ Where each job lives:
   HMR regression: `hmr.py` (+ `resnet.py`); video post-processing (gaps, smoothing, floor, feet): `temporal.py`
 - body models: `body/` (loading and caching, the open body, SMPL files, forward kinematics in `body/kinematics.py`)
 - results and their files: `results.py` (BodyFit, MotionFit), `motion_io.py` (.npz/.smpl), `fileio.py`
+  (verified atomic writes: every output is checked complete on disk before it gets its name)
 - PIFu's clothed mesh: `pifu/`; device choice: `device.py`; errors: `errors.py`; the CLI table: `cli.py`
 - scene building (bpy) is not here: `operators/` (its `settings.py` turns operator + preferences into Settings).
 """
