@@ -91,7 +91,7 @@ def plausible_focal(focal_px: float, width: int, height: int) -> tuple[float | N
     f35 = focal_px * _FULL_FRAME_DIAGONAL_MM / math.hypot(width, height)
     if math.isfinite(f35) and lo <= f35 <= hi:
         return focal_px, None
-    return None, (f"the photo's EXIF focal length ({f35:.4g} mm, 35 mm equivalent) is outside {lo:g}-{hi:g} mm: "
+    return None, (f"the photo's EXIF focal length ({f35:.0f} mm, 35 mm equivalent) is outside {lo:g}-{hi:g} mm: "
                   "ignored, the default focal length was used")
 
 

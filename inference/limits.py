@@ -66,11 +66,11 @@ class NpzMember:
         self.nbytes = int(np.prod(self.shape, dtype=np.float64)) * dtype.itemsize
 
 
-def npz_members(source, label: str, error=BadInputError) -> dict:
+def npz_members(source, label: str, error=BadInputError, check=None) -> dict:
     """{key: NpzMember} of an .npz (a path, bytes or a file object), from its zip directory and .npy headers
-    only: nothing is inflated past a header. Refuses (with `error`) more than MAX_NPZ_MEMBERS members and any
-    member over MAX_ARRAY_BYTES, whether its directory entry or its header says so; a member that is not a
-    readable .npy is an error too."""
+    only: nothing is inflated past a header. `check(members)` runs first (e.g. the frame count, for the clearer
+    message); then more than MAX_NPZ_MEMBERS members, or any member over MAX_ARRAY_BYTES by its directory entry
+    or its header, is refused with `error`. A member that is not a readable .npy is an error too."""
     from numpy.lib import format as npy
 
     if isinstance(source, (bytes, bytearray)):
@@ -84,15 +84,11 @@ def npz_members(source, label: str, error=BadInputError) -> dict:
         infos = zf.infolist()
         if len(infos) > MAX_NPZ_MEMBERS:
             raise error(f"{label} holds {len(infos)} arrays, over the limit of {MAX_NPZ_MEMBERS} (README, Limits)")
-        out = {}
+        out, sizes = {}, {}
         for info in infos:
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-            too_big = (f"{label}: array '{key}' unpacks to {{}} MB, over the limit of "
-                       f"{MAX_ARRAY_BYTES >> 20} MB per array (README, Limits); it is damaged or not a BodyRig input")
-            if info.file_size > MAX_ARRAY_BYTES:
-                raise error(too_big.format(info.file_size >> 20))
             try:
-                with zf.open(info) as f:
+                with zf.open(info) as f:  # inflates the first few hundred bytes: the header
                     version = npy.read_magic(f)
                     if version == (1, 0):
                         shape, _, dtype = npy.read_array_header_1_0(f)
@@ -103,10 +99,15 @@ def npz_members(source, label: str, error=BadInputError) -> dict:
             except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
                 raise error(f"{label}: array '{key}' is not readable ({str(exc)[:120]}); the file is damaged") \
                     from None
-            member = NpzMember(key, shape, dtype)
-            if member.nbytes > MAX_ARRAY_BYTES:
-                raise error(too_big.format(member.nbytes >> 20))
-            out[key] = member
+            out[key] = NpzMember(key, shape, dtype)
+            sizes[key] = max(info.file_size, out[key].nbytes)
+        if check is not None:
+            check(out)
+        for key, nbytes in sizes.items():
+            if nbytes > MAX_ARRAY_BYTES:
+                raise error(f"{label}: array '{key}' unpacks to {nbytes >> 20} MB, over the limit of "
+                            f"{MAX_ARRAY_BYTES >> 20} MB per array (README, Limits); it is damaged or not a "
+                            "BodyRig input")
         return out
 
 

@@ -137,14 +137,21 @@ _NPZ_KEYS = ("poses", "root_orient", "pose_body", "trans", "betas", "gender", "m
              "mocap_frame_rate", "detected", "filled", "body_model", "bodyrig_metadata", "surface_model_type")
 
 
+_FRAME_KEYS = ("poses", "root_orient", "pose_body", "trans", "detected", "filled")
+
+
+def _check_frames(members: dict, name: str, keys) -> None:
+    """The frame limit on the leading dimension of every per-frame array, from the .npy headers."""
+    for key in keys:
+        if key in members and members[key].shape:
+            check_frames(members[key].shape[0], name)
+
+
 def _open_npz(path: Path) -> dict:
     """The motion's members, after the zip directory and the .npy headers were checked against the limits
     (inference.limits): a file claiming too many frames or too large an array is refused before any of it is
     inflated."""
-    members = npz_members(path, path.name)
-    for key in ("poses", "root_orient", "pose_body", "trans"):
-        if key in members and members[key].shape:
-            check_frames(members[key].shape[0], path.name)
+    npz_members(path, path.name, check=lambda members: _check_frames(members, path.name, _FRAME_KEYS))
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files if k in _NPZ_KEYS}
@@ -257,10 +264,8 @@ def _load_smpl(path: Path) -> MotionFit:
     from smplcodec import SMPLCodec, SMPLVersion
 
     name = path.name
-    members = npz_members(path, name)  # the limits first: smplcodec inflates every member
-    for key in ("bodyPose", "bodyTranslation"):
-        if key in members and members[key].shape:
-            check_frames(members[key].shape[0], name)
+    # the limits first: smplcodec inflates every member
+    npz_members(path, name, check=lambda members: _check_frames(members, name, ("bodyPose", "bodyTranslation")))
     try:
         codec = SMPLCodec.from_file(path)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, TypeError, KeyError, AssertionError) as e:

@@ -357,7 +357,12 @@ def load_body_model(path) -> BodyModelData:
             f"body model file {path.name} is truncated or corrupt (not a readable {kind}: {type(exc).__name__}); "
             "download it again"
         ) from None
-    return body_model_from_dict(d, name=path.stem)
+    try:
+        return body_model_from_dict(d, name=path.stem)
+    except ModelFileError as exc:  # the file's own name, whatever name the model carries inside
+        if path.name in str(exc):
+            raise
+        raise ModelFileError(f"{path.name}: {exc}") from None
 
 
 def _to_arrays(data: BodyModelData) -> dict:
