@@ -217,6 +217,7 @@ def test_a_long_smpl_file_is_refused_from_its_headers(tmp_path):
     path = hostile.write_zip(tmp_path / "long.smpl", {
         "bodyPose.npy": hostile._zero_deflate(hostile._npy_header((frames, 24, 3), "<f4"), frames * 72 * 4),
         "frameCount.npy": hostile._npy_bytes(np.array(frames, np.int32)),
+        "frameRate.npy": hostile._npy_bytes(np.array(60.0, np.float32)),
     })
     exc, seconds, peak, _ = _peak_growth(lambda: load_motion(path))
     assert isinstance(exc, BadInputError) and f"{frames} frames" in str(exc), exc
