@@ -337,3 +337,38 @@ def test_body_cli_says_one_line_and_exits_2(tmp_path, capsys, case):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and case in err and "Traceback" not in err
     assert not (tmp_path / "out.npz").exists()
+
+
+# ----------------------------------------------------------------------------------------- through the photo fit
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_photo_fit_with_an_absurd_exif_focal_uses_the_default_and_says_so(tmp_path):
+    from PIL import Image as PILImage
+
+    from inference.camera import default_focal
+    from inference.pipeline import Settings, fit_photo
+
+    src = PILImage.open(REPO / "data" / "sample_photo.jpg")
+    exif = PILImage.Exif()
+    exif.get_ifd(0x8769)[0xA405] = 65535
+    path = tmp_path / "f65535.jpg"
+    src.save(path, exif=exif, quality=95)
+    fit = fit_photo(path, Settings(body="tiny", device="cpu")).fit
+    w, h = src.size
+    assert fit.camera.fx == pytest.approx(default_focal(w, h))
+    assert any("EXIF focal length (65535 mm" in n for n in fit.notes)
+    assert np.abs(fit.transl).max() < 100  # metres, not kilometres
+
+
+def test_fit_cli_with_a_nan_body_model_exits_2_and_writes_nothing(tmp_path, capsys):
+    from inference.cli import main
+
+    body = hostile.MODEL_CASES["nan_v_template"](tmp_path / "nan_body.npz")
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(REPO / "data" / "sample_photo.jpg"), "--out", str(out), "--body", str(body),
+                 "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nan_body.npz" in err and "'v_template'" in err and "NaN" in err
+    assert not out.exists()
