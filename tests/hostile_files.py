@@ -220,6 +220,17 @@ def shared_list_pickle(path, width: int = 40, depth: int = 7) -> Path:
     return Path(path)
 
 
+def sparse_bomb_pickle(path, cols: int = 10**9) -> Path:
+    """A pickle whose J_regressor is an empty scipy csr_matrix claiming 24 x `cols` (dense: 24e9 numbers)."""
+    import scipy.sparse as sp
+
+    arrays = tiny_model_arrays()
+    d = {k: arrays[k] for k in ("v_template", "shapedirs", "posedirs", "weights", "kintree_table", "f")}
+    d["J_regressor"] = sp.csr_matrix((24, cols))  # csr: its index array has 25 entries, not cols + 1
+    Path(path).write_bytes(pickle.dumps(d, protocol=4))
+    return Path(path)
+
+
 def deep_pickle(path, depth: int = 100_000) -> Path:
     """A pickle of {"v_template": [[[...]]]} nested `depth` deep, written opcode by opcode (pickle.dumps
     would hit the recursion limit)."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..fileio import atomic_path
-from ..limits import MAX_MODEL_FILE_BYTES, check_finite, check_pickle_size, npz_members
+from ..limits import MAX_MODEL_ELEMENTS, MAX_MODEL_FILE_BYTES, check_finite, check_pickle_size, npz_members
 from .model import BodyModelData
 from .skeleton import NUM_JOINTS
 
@@ -86,6 +86,9 @@ class _SparseStub(_Stub):
         shape = d.get("_shape", d.get("shape"))
         try:
             shape = tuple(int(s) for s in shape)
+            if len(shape) != 2 or min(shape) < 0 or shape[0] * shape[1] > MAX_MODEL_ELEMENTS:
+                raise ModelFileError(f"a sparse matrix in this file claims the shape {shape}, over the limit of "
+                                     f"{MAX_MODEL_ELEMENTS} numbers (README, Limits); it is not an SMPL model file")
             data = np.asarray(d["data"], dtype=np.float64)
             if self.fmt in ("csc", "csr"):
                 cls = sp.csc_matrix if self.fmt == "csc" else sp.csr_matrix

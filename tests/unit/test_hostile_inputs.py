@@ -258,6 +258,15 @@ def test_shared_list_pickle_refused_before_it_expands(tmp_path):
     assert seconds < 1.0 and peak < 5_000_000 and rss < 50_000_000, (seconds, peak, rss)
 
 
+def test_sparse_matrix_claiming_billions_refused(tmp_path):
+    from inference.body.smpl_io import load_body_model
+
+    path = hostile.sparse_bomb_pickle(tmp_path / "sparse.pkl")
+    exc, seconds, _, rss = _peak_growth(lambda: load_body_model(path))
+    assert isinstance(exc, ModelFileError) and "(24, 1000000000)" in str(exc), exc
+    assert seconds < 1.0 and rss < 50_000_000
+
+
 def test_deeply_nested_pickle_refused(tmp_path):
     from inference.body.smpl_io import load_body_model
 
