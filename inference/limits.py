@@ -87,6 +87,9 @@ def npz_members(source, label: str, error=BadInputError, check=None) -> dict:
         out, sizes = {}, {}
         for info in infos:
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if not info.filename.endswith(".npy"):  # not an array (numpy reads it as raw bytes): size only
+                sizes[key] = info.file_size
+                continue
             try:
                 with zf.open(info) as f:  # inflates the first few hundred bytes: the header
                     version = npy.read_magic(f)

@@ -24,6 +24,10 @@ Reading is tolerant of real AMASS files:
   it the motion is returned in AMASS's own frame with metadata["frame"] == "amass_z_up", to be turned later by
   `amass_to_world(motion, rest_pelvis)`.
 
+Reading checks the limits of inference.limits first (frame count and array sizes from the zip directory and the
+.npy headers, before anything is inflated), then refuses text, complex, NaN/inf and absurd numbers by name.
+Every unusable file is one BadInputError naming the file.
+
 `.smpl` (smplcodec): a flat npz of float32/int32 written and read by the `smplcodec` package. It holds pose,
 translation, betas, gender, frame rate and count only (Meshcapade's reader rejects extra keys), so `detected`,
 `filled` and `body_model` are not kept. Its frame is taken to be Y up like ours. float32 frame rates are read
@@ -132,11 +136,9 @@ def _text(value, name: str = "", key: str = "") -> str:
     return item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
 
 
-# Members read from a motion .npz (anything else in it is never inflated).
+# Members read from a motion .npz (anything else in it is never inflated), and those with one row per frame.
 _NPZ_KEYS = ("poses", "root_orient", "pose_body", "trans", "betas", "gender", "mocap_framerate",
              "mocap_frame_rate", "detected", "filled", "body_model", "bodyrig_metadata", "surface_model_type")
-
-
 _FRAME_KEYS = ("poses", "root_orient", "pose_body", "trans", "detected", "filled")
 
 

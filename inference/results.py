@@ -21,7 +21,7 @@ from .body.skeleton import SMPL_JOINT_NAMES
 from .conventions import CAMERA_TO_WORLD
 
 # A result is checked once, where it is made: a non-finite or absurd number is an error, never a file.
-_ADVICE = ("the fit went wrong (a damaged body model or checkpoint gives such numbers); check those files, "
+_ADVICE = ("the fit went wrong (such numbers usually come from a damaged body model or checkpoint); "
            "nothing was written")
 
 
