@@ -27,7 +27,7 @@ _ADVICE = ("the fit went wrong (such numbers usually come from a damaged body mo
 
 def check_result(kind: str, **fields) -> None:
     """Raise BodyRigError when a result's array holds NaN/inf, or a pose/translation beyond the limits
-    (inference.limits). kind names the result in the message ("BodyFit")."""
+    (inference.limits). kind names the result in the message ("the photo's fit")."""
     from .errors import BodyRigError
     from .limits import MAX_ANGLE_RAD, MAX_TRANSLATION_M, check_finite
 
