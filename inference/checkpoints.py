@@ -1,8 +1,10 @@
 """Network checkpoints, in one place: safe reading, strict loading, and one locked, bounded cache.
 
 Files are data: `torch.load(weights_only=True)` only, so a file that names code is refused, never run. Loading
-is strict (every key, every shape, real floats where the network has floats, every number finite). Loaded networks are cached by (kind, resolved path, mtime, device) in one
-LRU of `CACHE_SIZE` entries behind a lock; the networks keep no per-call state, so threads may share them.
+is strict: every key, every shape, real floats where the network has floats (an int32 or complex copy is refused,
+not converted), every number finite, each fault named by its tensor. Loaded networks are cached by (kind,
+resolved path, mtime, device) in one LRU of `CACHE_SIZE` entries behind a lock; the networks keep no per-call
+state, so threads may share them.
 Every failure is a ModelFileError.
 """
 
