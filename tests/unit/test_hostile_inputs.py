@@ -73,27 +73,26 @@ def colour_state():
 
 @pytest.mark.parametrize("kind", hostile.DAMAGE_KINDS)
 def test_damaged_pifu_checkpoint_is_blamed_on_the_file_naming_the_tensor(tmp_path, colour_state, kind):
+    """A NaN (or int32, complex) PIFu network used to load and then find 'no person' in the photo."""
     import torch
 
-    from inference.pifu.checkpoints import load_networks
-
-    key = "surface_classifier.conv2.weight"
-    path = tmp_path / "net_C"
-    torch.save(hostile.damaged_state_dict(colour_state, kind, key), path)
-    torch.save(colour_state, tmp_path / "net_C_ok")
     from inference.checkpoints import clear_cache
     from inference.pifu.checkpoints import load_state_dict_into
     from inference.pifu.networks import ColorNet
 
+    key = "surface_classifier.conv2.weight"
+    torch.save(hostile.damaged_state_dict(colour_state, kind, key), tmp_path / "net_C")
+    torch.save(colour_state, tmp_path / "net_C_ok")
     clear_cache()
     load_state_dict_into(ColorNet(), tmp_path / "net_C_ok", "net_C (colour)")  # the undamaged copy loads
     with pytest.raises(ModelFileError) as err:
-        load_state_dict_into(ColorNet(), path, "net_C (colour)")
+        load_state_dict_into(ColorNet(), tmp_path / "net_C", "net_C (colour)")
     msg = _one_line(err)
     assert msg.startswith("net_C ") and key in msg
-    assert ("NaN/inf" in msg) if kind in ("nan", "inf") else ("wrong number type" in msg and
-                                                              ("int32" in msg or "complex64" in msg))
-    del load_networks
+    if kind in ("nan", "inf"):
+        assert "NaN/inf" in msg
+    else:
+        assert "wrong number type" in msg and ("int32" in msg or "complex64" in msg)
 
 
 def test_int32_hmr_checkpoint_refused(tmp_path):
