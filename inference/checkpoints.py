@@ -29,7 +29,10 @@ def read_state_dict(path: Path, what: str, help_text: str = "", wrappers=("model
 
     import torch
 
+    from .limits import check_checkpoint_zip
+
     tail = f" {help_text}" if help_text else ""
+    check_checkpoint_zip(path, path.name, ModelFileError)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -5,6 +5,7 @@ that names the limit and what to do, instead of the memory or the time running o
 - a motion holds at most MAX_FRAMES frames (2 hours at 60 fps) at MIN_FPS..MAX_FPS frames per second;
 - one array inside an .npz (a motion, a .smpl, a body model) is at most MAX_ARRAY_BYTES once unpacked, and the
   file's zip directory is checked first, so a zip bomb is refused without inflating it;
+- one record of a checkpoint's zip is at most MAX_CHECKPOINT_MEMBER_BYTES by the zip directory;
 - a body-model pickle expands to at most MAX_MODEL_ELEMENTS array elements and MAX_PICKLE_ITEMS Python list,
   tuple and dict items, nested at most MAX_NESTING deep, counted with every shared reference expanded (as
   numpy would copy it) before any of it is converted;
@@ -27,6 +28,7 @@ MIN_FPS, MAX_FPS = 0.01, 1000.0
 MAX_ARRAY_BYTES = 1 << 30  # 1 GiB: an SMPL-X posedirs is 122 MB, 2 h of SMPL-X poses at 60 fps 570 MB
 MAX_NPZ_MEMBERS = 256
 MAX_MODEL_FILE_BYTES = 2 << 30
+MAX_CHECKPOINT_MEMBER_BYTES = 2 << 30  # one tensor record of a checkpoint's zip (SPIN's whole file is ~330 MB)
 MAX_MODEL_ELEMENTS = 100_000_000  # an SMPL-X file with 300 betas holds about 30 million
 MAX_PICKLE_ITEMS = 1_000_000  # SMPL files keep their numbers in arrays; lists and dicts hold a few hundred
 MAX_NESTING = 32
@@ -173,3 +175,19 @@ def check_pickle_size(obj, label: str, error) -> None:
         return items, elements
 
     size(obj, 0)
+
+
+def check_checkpoint_zip(path, label: str, error) -> None:
+    """Refuse a zip-format checkpoint (torch.save's) with a record over MAX_CHECKPOINT_MEMBER_BYTES once
+    unpacked, from its zip directory alone; other formats pass (torch reads them)."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            biggest = max((i for i in zf.infolist()), key=lambda i: i.file_size, default=None)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return  # torch.load says what is wrong with it
+    if biggest is not None and biggest.file_size > MAX_CHECKPOINT_MEMBER_BYTES:
+        raise error(f"{label}: its record '{biggest.filename}' unpacks to {biggest.file_size >> 20} MB, over the "
+                    f"limit of {MAX_CHECKPOINT_MEMBER_BYTES >> 20} MB (README, Limits); it is damaged or not a "
+                    "checkpoint")

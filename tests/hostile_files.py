@@ -246,6 +246,12 @@ def deep_pickle(path, depth: int = 100_000) -> Path:
 DAMAGE_KINDS = ("nan", "inf", "int32", "complex")
 
 
+def zip_bomb_checkpoint(path, gib: float = 3.0) -> Path:
+    """A zip laid out like torch.save's with one record of `gib` GiB of zeros (a few MB on disk)."""
+    zeros = int(gib * (1 << 30))
+    return write_zip(path, {"archive/data.pkl": b"\x80\x02}q\x00.", "archive/data/0": _zero_deflate(b"", zeros)})
+
+
 def damaged_state_dict(state: dict, kind: str, key: str) -> dict:
     """A copy of `state` whose tensor `key` is spoilt: NaN or inf in one place, or cast to int32 / complex64."""
     import torch

@@ -112,6 +112,15 @@ def test_int32_hmr_checkpoint_refused(tmp_path):
     assert "278 tensors of the wrong number type: init_pose int32 (needs float32)" in msg
 
 
+def test_zip_bomb_checkpoint_refused_from_the_zip_directory(tmp_path):
+    from inference.checkpoints import read_state_dict
+
+    path = hostile.zip_bomb_checkpoint(tmp_path / "bomb.pt")
+    exc, seconds, _, rss = _peak_growth(lambda: read_state_dict(path, "HMR checkpoint"))
+    assert isinstance(exc, ModelFileError) and "archive/data/0" in str(exc) and "2048 MB" in str(exc), exc
+    assert seconds < 1.0 and rss < 50_000_000
+
+
 def test_batchnorm_counters_stay_integers(tmp_path):
     """Integer buffers (BatchNorm's num_batches_tracked) are integers in real checkpoints: they still load."""
     import torch
