@@ -1,8 +1,10 @@
 """Network checkpoints, in one place: safe reading, strict loading, and one locked, bounded cache.
 
 Files are data: `torch.load(weights_only=True)` only, so a file that names code is refused, never run. Loading
-is strict (every key, every shape). Loaded networks are cached by (kind, resolved path, mtime, device) in one
-LRU of `CACHE_SIZE` entries behind a lock; the networks keep no per-call state, so threads may share them.
+is strict: every key, every shape, real floats where the network has floats (an int32 or complex copy is refused,
+not converted), every number finite, each fault named by its tensor. Loaded networks are cached by (kind,
+resolved path, mtime, device) in one LRU of `CACHE_SIZE` entries behind a lock; the networks keep no per-call
+state, so threads may share them.
 Every failure is a ModelFileError.
 """
 
@@ -27,7 +29,10 @@ def read_state_dict(path: Path, what: str, help_text: str = "", wrappers=("model
 
     import torch
 
+    from .limits import check_checkpoint_zip
+
     tail = f" {help_text}" if help_text else ""
+    check_checkpoint_zip(path, path.name, ModelFileError)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -52,16 +57,37 @@ def read_state_dict(path: Path, what: str, help_text: str = "", wrappers=("model
     return obj
 
 
+def check_tensors(state: dict, expected: dict) -> tuple[list, list]:
+    """(wrong dtypes, non-finite) among the tensors of `state` that `expected` (a state dict) also names, as
+    "name dtype" strings: a float parameter must be stored as a real float (an int32 or complex copy is
+    converted silently by torch and gives nonsense), an integer buffer (BatchNorm's counter) as an integer,
+    and every float must be finite."""
+    import torch
+
+    dtypes, nonfinite = [], []
+    for k, want in expected.items():
+        got = state.get(k)
+        if got is None:
+            continue
+        if got.is_complex() or got.dtype == torch.bool or got.is_floating_point() != want.is_floating_point():
+            dtypes.append(f"{k} {str(got.dtype).replace('torch.', '')} (needs {str(want.dtype).replace('torch.', '')})")
+        elif got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            nonfinite.append(k)
+    return dtypes, nonfinite
+
+
 def load_strict(net, state: dict, path: Path, what: str, help_text: str = ""):
-    """Load `state` into `net` after checking every key and shape; ModelFileError lists what differs (at most
-    four of each kind, on one line). Returns `net`."""
+    """Load `state` into `net` after checking every key, shape, number type and that every float is finite;
+    ModelFileError lists what differs (at most four of each kind, on one line). Returns `net`."""
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
               if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    dtypes, nonfinite = check_tensors(state, expected)
     parts = []
-    for kind, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)):
+    for kind, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes),
+                        ("tensors of the wrong number type", dtypes), ("tensors holding NaN/inf", nonfinite)):
         if items:
             more = f", ... ({len(items)} in all)" if len(items) > 4 else ""
             parts.append(f"{len(items)} {kind}: {', '.join(items[:4])}{more}")

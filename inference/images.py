@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +34,15 @@ class Image:
 
     rgb: (H, W, 3) uint8. path: the file it came from (None for bytes). exif_focal_px: focal length in pixels
     of this image's resolution, from EXIF when the file says enough (else None). original_size: (W, H) of
-    the decoded, upright image in pixels, which is the frame every pixel coordinate refers to.
+    the decoded, upright image in pixels, which is the frame every pixel coordinate refers to. notes: sentences
+    for the user (an EXIF focal length outside the plausible range, which was ignored).
     """
 
     rgb: np.ndarray
     path: Path | None
     exif_focal_px: float | None
     original_size: tuple[int, int]
+    notes: list = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -73,7 +75,24 @@ def load_image(path_or_bytes) -> Image:
     h, w = rgb.shape[:2]
     if h == 0 or w == 0:
         raise BadInputError(f"{label} has zero width or height.")
-    return Image(rgb=rgb, path=path, exif_focal_px=focal, original_size=(w, h))
+    notes = []
+    if focal is not None:
+        focal, note = plausible_focal(focal, w, h)
+        notes = [note] if note else []
+    return Image(rgb=rgb, path=path, exif_focal_px=focal, original_size=(w, h), notes=notes)
+
+
+def plausible_focal(focal_px: float, width: int, height: int) -> tuple[float | None, str | None]:
+    """(focal_px, None) when its 35 mm equivalent lies in inference.limits' FOCAL_35MM_RANGE, else (None, a note
+    saying it was ignored): EXIF values such as 65535 would put the person kilometres away."""
+    from .limits import FOCAL_35MM_RANGE
+
+    lo, hi = FOCAL_35MM_RANGE
+    f35 = focal_px * _FULL_FRAME_DIAGONAL_MM / math.hypot(width, height)
+    if math.isfinite(f35) and lo <= f35 <= hi:
+        return focal_px, None
+    return None, (f"the photo's EXIF focal length ({f35:.0f} mm, 35 mm equivalent) is outside {lo:g}-{hi:g} mm: "
+                  "ignored, the default focal length was used")
 
 
 def downscale_for_detection(rgb: np.ndarray, max_side: int = 1280) -> tuple[np.ndarray, float]:

@@ -24,6 +24,10 @@ Reading is tolerant of real AMASS files:
   it the motion is returned in AMASS's own frame with metadata["frame"] == "amass_z_up", to be turned later by
   `amass_to_world(motion, rest_pelvis)`.
 
+Reading checks the limits of inference.limits first (frame count and array sizes from the zip directory and the
+.npy headers, before anything is inflated), then refuses text, complex, NaN/inf and absurd numbers by name.
+Every unusable file is one BadInputError naming the file.
+
 `.smpl` (smplcodec): a flat npz of float32/int32 written and read by the `smplcodec` package. It holds pose,
 translation, betas, gender, frame rate and count only (Meshcapade's reader rejects extra keys), so `detected`,
 `filled` and `body_model` are not kept. Its frame is taken to be Y up like ours. float32 frame rates are read
@@ -40,6 +44,7 @@ import numpy as np
 
 from .conventions import Z_UP_TO_Y_UP  # AMASS's Z-up mocap frame → our Y-up world frame (re-exported)
 from .errors import BadInputError
+from .limits import MAX_ANGLE_RAD, MAX_TRANSLATION_M, check_finite, check_fps, check_frames, npz_members
 from .results import MotionFit
 
 FORMAT_VERSION = 1
@@ -123,24 +128,49 @@ def _save_npz(motion: MotionFit, path) -> None:
         np.savez_compressed(f, **arrays)
 
 
-def _text(value) -> str:
+def _text(value, name: str = "", key: str = "") -> str:
     value = np.asarray(value)
-    item = value.item() if value.shape == () else value.ravel()[0]
-    return item.decode("utf-8") if isinstance(item, bytes) else str(item)
+    if value.size != 1 or value.dtype.kind not in "SUiufb":
+        raise BadInputError(f"{name}: '{key}' must be one piece of text, got {value.dtype} of shape {value.shape}")
+    item = value.reshape(()).item()
+    return item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
+
+
+# Members read from a motion .npz (anything else in it is never inflated), and those with one row per frame.
+_NPZ_KEYS = ("poses", "root_orient", "pose_body", "trans", "betas", "gender", "mocap_framerate",
+             "mocap_frame_rate", "detected", "filled", "body_model", "bodyrig_metadata", "surface_model_type")
+_FRAME_KEYS = ("poses", "root_orient", "pose_body", "trans", "detected", "filled")
+
+
+def _check_frames(members: dict, name: str, keys) -> None:
+    """The frame limit on the leading dimension of every per-frame array, from the .npy headers."""
+    for key in keys:
+        if key in members and members[key].shape:
+            check_frames(members[key].shape[0], name)
 
 
 def _open_npz(path: Path) -> dict:
+    """The motion's members, after the zip directory and the .npy headers were checked against the limits
+    (inference.limits): a file claiming too many frames or too large an array is refused before any of it is
+    inflated."""
+    npz_members(path, path.name, check=lambda members: _check_frames(members, path.name, _FRAME_KEYS))
     try:
         with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
+            return {k: f[k] for k in f.files if k in _NPZ_KEYS}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise BadInputError(f"{path.name} is not a readable .npz motion file ({e}); "
-                            "it may be truncated or of another kind") from e
+        raise BadInputError(f"{path.name} is not a readable .npz motion file ({str(e)[:160]}); "
+                            "it may be truncated or of another kind") from None
 
 
-def _body_pose(poses, name: str) -> tuple[np.ndarray, str | None]:
+def _numbers(values, name: str, key: str, bound: float | None = None) -> np.ndarray:
+    """values as float64 after refusing text, complex and non-finite numbers (and magnitudes over `bound`)."""
+    check_finite(f"'{key}'", values, what=f"{name}: ", bound=bound)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _body_pose(poses, name: str, key: str = "poses") -> tuple[np.ndarray, str | None]:
     """poses [T,D] (D = 72 SMPL, or >= 66 with the 22 body joints first) → ([T,24,3], note or None)."""
-    poses = np.asarray(poses, dtype=np.float64)
+    poses = _numbers(poses, name, key, bound=MAX_ANGLE_RAD)
     if poses.ndim == 3 and poses.shape[-1] == 3:
         poses = poses.reshape(len(poses), -1)
     if poses.ndim != 2 or poses.shape[1] % 3 or poses.shape[1] < 3 * _BODY_JOINTS:
@@ -154,13 +184,22 @@ def _body_pose(poses, name: str) -> tuple[np.ndarray, str | None]:
                  "set SMPL's left_hand/right_hand to zero rotation")
 
 
+def _split_pose(d: dict, name: str) -> np.ndarray:
+    """AMASS's root_orient [T,3] + pose_body [T,63] as one [T,66] array."""
+    root, body = np.asarray(d["root_orient"]), np.asarray(d["pose_body"])
+    if root.ndim != 2 or root.shape[1] != 3 or body.ndim != 2 or len(body) != len(root):
+        raise BadInputError(f"{name}: root_orient {root.shape} and pose_body {body.shape} do not match; "
+                            "expected [frames, 3] and [frames, 63] with the same number of frames")
+    return np.concatenate([_numbers(root, name, "root_orient"), _numbers(body, name, "pose_body")], axis=-1)
+
+
 def _load_npz(path: Path) -> MotionFit:
     d = _open_npz(path)
     name = path.name
     if "poses" in d:
         pose, note = _body_pose(d["poses"], name)
     elif "root_orient" in d and "pose_body" in d:
-        pose, note = _body_pose(np.concatenate([d["root_orient"], d["pose_body"]], axis=-1), name)
+        pose, note = _body_pose(_split_pose(d, name), name, "root_orient/pose_body")
     else:
         raise BadInputError(f"{name} has no 'poses' array: not an AMASS-style motion file "
                             f"(keys: {', '.join(sorted(d)) or 'none'})")
@@ -170,37 +209,40 @@ def _load_npz(path: Path) -> MotionFit:
     fps_key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in d), None)
     if fps_key is None:
         raise BadInputError(f"{name} has no frame rate (mocap_framerate)")
-    fps = float(np.asarray(d[fps_key]).ravel()[0])
-    if not np.isfinite(fps) or fps <= 0:
-        raise BadInputError(f"{name}: frame rate {fps} is not a positive number")
-    trans = np.asarray(d.get("trans", np.zeros((t, 3))), dtype=np.float64)
+    fps = check_fps(d[fps_key], name)
+    trans = _numbers(d["trans"], name, "trans", bound=MAX_TRANSLATION_M) if "trans" in d else np.zeros((t, 3))
     if trans.shape != (t, 3):
         raise BadInputError(f"{name}: trans has shape {trans.shape}, expected ({t}, 3) to match the poses")
-    betas = np.asarray(d.get("betas", np.zeros(10)), dtype=np.float64).reshape(-1)
-    gender = _text(d["gender"]).strip().lower() if "gender" in d else "neutral"
+    betas = _numbers(d["betas"], name, "betas").reshape(-1) if "betas" in d else np.zeros(10)
+    gender = _text(d["gender"], name, "gender").strip().lower() if "gender" in d else "neutral"
     if gender not in _GENDERS:
         raise BadInputError(f"{name}: gender {gender!r} is not one of {', '.join(_GENDERS)}")
 
     ours = "bodyrig_metadata" in d
     if ours:
         try:
-            meta = json.loads(_text(d["bodyrig_metadata"]))
-        except json.JSONDecodeError as e:
-            raise BadInputError(f"{name}: bodyrig_metadata is not valid JSON ({e})") from e
+            meta = json.loads(_text(d["bodyrig_metadata"], name, "bodyrig_metadata"))
+        except (json.JSONDecodeError, RecursionError) as e:
+            raise BadInputError(f"{name}: bodyrig_metadata is not valid JSON ({str(e)[:120]})") from None
+        if not isinstance(meta, dict):
+            raise BadInputError(f"{name}: bodyrig_metadata must be a JSON object, got {type(meta).__name__}")
     else:
         meta = {"frame": "amass_z_up", "source": "AMASS-style file"}
         if "surface_model_type" in d:
-            meta["surface_model_type"] = _text(d["surface_model_type"])
+            meta["surface_model_type"] = _text(d["surface_model_type"], name, "surface_model_type")
     if note:
-        meta["notes"] = list(meta.get("notes", [])) + [note]
-    detected = d.get("detected")
-    filled = d.get("filled")
-    for key, arr in (("detected", detected), ("filled", filled)):
-        if arr is not None and np.shape(arr) != (t,):
-            raise BadInputError(f"{name}: {key} has shape {np.shape(arr)}, expected ({t},)")
-    return MotionFit(pose=pose, transl=trans, betas=betas, fps=fps, detected=detected, filled=filled,
-                     body_model=_text(d["body_model"]) if "body_model" in d else ("open" if ours else "smpl"),
-                     gender=gender, metadata=meta)
+        old = meta.get("notes")
+        meta["notes"] = (list(old) if isinstance(old, list) else []) + [note]
+    flags = {}
+    for key in ("detected", "filled"):
+        if key in d:
+            arr = np.asarray(d[key])
+            if arr.shape != (t,) or arr.dtype.kind not in "biu":
+                raise BadInputError(f"{name}: {key} is {arr.dtype} of shape {arr.shape}, expected {t} booleans")
+            flags[key] = arr.astype(bool)
+    body_model = _text(d["body_model"], name, "body_model") if "body_model" in d else ("open" if ours else "smpl")
+    return MotionFit(pose=pose, transl=trans, betas=betas, fps=fps, detected=flags.get("detected"),
+                     filled=flags.get("filled"), body_model=body_model, gender=gender, metadata=meta)
 
 
 # ---------------------------------------------------------------------------------------------------- .smpl
@@ -223,23 +265,38 @@ def _save_smpl(motion: MotionFit, path) -> None:
 def _load_smpl(path: Path) -> MotionFit:
     from smplcodec import SMPLCodec, SMPLVersion
 
+    name = path.name
+    # the limits first: smplcodec inflates every member
+    npz_members(path, name, check=lambda members: _check_frames(members, name, ("bodyPose", "bodyTranslation")))
     try:
         codec = SMPLCodec.from_file(path)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, TypeError, KeyError) as e:
-        raise BadInputError(f"{path.name} is not a readable .smpl file ({e})") from e
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, TypeError, KeyError, AssertionError) as e:
+        raise BadInputError(f"{name} is not a readable .smpl file ({str(e)[:160] or type(e).__name__})") from None
     if codec.smpl_version not in (SMPLVersion.SMPL, SMPLVersion.SMPLH, SMPLVersion.SMPLX, SMPLVersion.SUPR,
                                   SMPLVersion.SMPLXS):
-        raise BadInputError(f"{path.name}: {codec.smpl_version.name} bodies have no SMPL skeleton; "
+        raise BadInputError(f"{name}: {codec.smpl_version.name} bodies have no SMPL skeleton; "
                             "only SMPL, SMPL-H and SMPL-X .smpl files can be read")
-    t = codec.frame_count or 1
+    if codec.frame_count is not None and codec.frame_count < 1:
+        raise BadInputError(f"{name} holds no frames (frameCount {codec.frame_count}); export at least one frame")
+    t = codec.frame_count or 1  # no frameCount: one body, its pose or the rest pose
+    check_frames(t, name)
     body = codec.body_pose if codec.body_pose is not None else np.zeros((t, 24, 3))
-    pose, note = _body_pose(np.asarray(body).reshape(t, -1), path.name)
+    try:
+        body = np.asarray(body).reshape(t, -1)
+    except ValueError:
+        raise BadInputError(f"{name}: bodyPose has shape {np.shape(codec.body_pose)}, not {t} frames") from None
+    pose, note = _body_pose(body, name, "bodyPose")
     transl = codec.body_translation if codec.body_translation is not None else np.zeros((t, 3))
+    transl = _numbers(transl, name, "bodyTranslation", bound=MAX_TRANSLATION_M)
     betas = codec.shape_parameters if codec.shape_parameters is not None else np.zeros(10)
+    betas = _numbers(betas, name, "shapeParameters")
     # float32 in the file: its shortest decimal gives back what was written (29.97, not 29.969999...).
-    fps = float(str(np.float32(codec.frame_rate))) if codec.frame_rate else 30.0
+    fps = 30.0
+    if codec.frame_rate:  # 0 or absent: one body with no rate of its own
+        fps = check_fps(codec.frame_rate, name)
+        fps = float(str(np.float32(fps))) if isinstance(codec.frame_rate, float) else fps
     meta = {"frame": "world", "source": f".smpl ({codec.smpl_version.name})"}
     if note:
         meta["notes"] = [note]
-    return MotionFit(pose=pose, transl=np.asarray(transl, dtype=np.float64), betas=betas, fps=fps,
+    return MotionFit(pose=pose, transl=transl, betas=betas, fps=fps,
                      body_model="smpl", gender=codec.gender.name.lower(), metadata=meta)

@@ -20,6 +20,21 @@ from .body.skeleton import SMPL_JOINT_NAMES
 
 from .conventions import CAMERA_TO_WORLD
 
+# A result is checked once, where it is made: a non-finite or absurd number is an error, never a file.
+_ADVICE = ("the fit went wrong (such numbers usually come from a damaged body model or checkpoint); "
+           "nothing was written")
+
+
+def check_result(kind: str, **fields) -> None:
+    """Raise BodyRigError when a result's array holds NaN/inf, or a pose/translation beyond the limits
+    (inference.limits). kind names the result in the message ("the photo's fit")."""
+    from .errors import BodyRigError
+    from .limits import MAX_ANGLE_RAD, MAX_TRANSLATION_M, check_finite
+
+    bounds = {"pose": MAX_ANGLE_RAD, "transl": MAX_TRANSLATION_M}
+    for name, values in fields.items():
+        check_finite(name, values, error=BodyRigError, what=f"{kind}: ", bound=bounds.get(name), advice=_ADVICE)
+
 
 def reframe(pose, transl, rest_pelvis, rotation=CAMERA_TO_WORLD):
     """Express an SMPL body in another frame: pose [...,24,3], transl [...,3], rest_pelvis [3] → same shapes.
@@ -65,6 +80,9 @@ class BodyFit:
 
         if not isinstance(self.camera, PinholeCamera):
             self.camera = PinholeCamera.from_dict(self.camera)
+        check_result("the photo's fit", pose=self.pose, betas=self.betas, transl=self.transl,
+                     joints3d=self.joints3d, rest_pelvis=self.rest_pelvis,
+                     camera=[self.camera.fx, self.camera.fy, self.camera.cx, self.camera.cy])
 
     def world(self):
         """(pose [24,3], transl [3]) in the world frame (Y up, the camera at the origin looking along -Z)."""
@@ -127,6 +145,11 @@ class MotionFit:
         self.transl = np.asarray(self.transl, dtype=np.float64).reshape(t, 3)
         self.betas = np.asarray(self.betas, dtype=np.float64).reshape(-1)
         self.fps = float(self.fps)
+        check_result("the motion", pose=self.pose, transl=self.transl, betas=self.betas, fps=self.fps)
+        if self.fps <= 0:
+            from .errors import BodyRigError
+
+            raise BodyRigError(f"the motion's frame rate {self.fps:g} is not positive")
         self.detected = np.ones(t, bool) if self.detected is None else np.asarray(self.detected, bool)
         self.filled = np.zeros(t, bool) if self.filled is None else np.asarray(self.filled, bool)
 

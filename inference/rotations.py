@@ -198,7 +198,8 @@ def make_quaternions_continuous(q, dim: int = 0):
 
     q = q.movedim(dim, 0)
     dots = (q[1:] * q[:-1]).sum(-1)
-    flips = torch.cat([torch.zeros_like(dots[:1]), (dots < 0).to(q.dtype)], 0)
+    first = torch.zeros_like(q[:1, ..., 0])  # the first frame keeps its sign (from q itself: dots is empty at T=1)
+    flips = torch.cat([first, (dots < 0).to(q.dtype)], 0)
     sign = 1 - 2 * (torch.cumsum(flips, 0) % 2)
     return (q * sign[..., None]).movedim(0, dim)
 

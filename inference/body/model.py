@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInputError, ModelFileError
+from ..limits import check_finite
 from .skeleton import NUM_JOINTS, NUM_POSE_CORRECTIVES, SMPL_JOINT_NAMES, SMPL_PARENTS
 
 
@@ -108,12 +109,19 @@ class BodyModelData:
                 raise ModelFileError(
                     f"{self.name}: '{key}' has shape {tuple(arr.shape)}, an SMPL body model needs {want}"
                 )
+        if self.f.shape[0] == 0:
+            raise ModelFileError(f"{self.name}: the model has no faces ('f' is empty); an SMPL body model needs its "
+                                 "triangles")
+        for key in ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "vt"):
+            if getattr(self, key) is not None:
+                check_finite(f"'{key}'", getattr(self, key), error=ModelFileError, what=f"{self.name}: ",
+                             advice="the model file is damaged: download or export it again")
         if tuple(self.parents) != SMPL_PARENTS:
             raise ModelFileError(f"{self.name}: its kinematic tree is not SMPL's 24-joint tree")
         if self.f.min() < 0 or self.f.max() >= v:
             raise ModelFileError(f"{self.name}: face indices fall outside the {v} vertices")
         for key, vid in self.extra_vertex_ids.items():
-            if not 0 <= int(vid) < v:
+            if not isinstance(vid, (int, np.integer)) or not 0 <= int(vid) < v:
                 raise ModelFileError(f"{self.name}: extra joint {key!r} names vertex {vid}, outside 0..{v - 1}")
 
     def to_smpl_dict(self) -> dict:

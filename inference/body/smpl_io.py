@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..fileio import atomic_path
+from ..limits import MAX_MODEL_ELEMENTS, MAX_MODEL_FILE_BYTES, check_finite, check_pickle_size, npz_members
 from .model import BodyModelData
 from .skeleton import NUM_JOINTS
 
@@ -36,6 +37,7 @@ _OTHER_KINDS = {
     52: "an SMPL-H body-and-hands model (52 joints)",
     55: "an SMPL-X model (55 joints)",
 }
+_REEXPORT = "The file is damaged: download or export it again"
 _NEED = "BodyRig needs an SMPL body model (24 joints), e.g. SMPL_NEUTRAL.pkl from SMPL v1.1, or use 'open'"
 
 
@@ -84,6 +86,9 @@ class _SparseStub(_Stub):
         shape = d.get("_shape", d.get("shape"))
         try:
             shape = tuple(int(s) for s in shape)
+            if len(shape) != 2 or min(shape) < 0 or shape[0] * shape[1] > MAX_MODEL_ELEMENTS:
+                raise ModelFileError(f"a sparse matrix in this file claims the shape {shape}, over the limit of "
+                                     f"{MAX_MODEL_ELEMENTS} numbers (README, Limits); it is not an SMPL model file")
             data = np.asarray(d["data"], dtype=np.float64)
             if self.fmt in ("csc", "csr"):
                 cls = sp.csc_matrix if self.fmt == "csc" else sp.csr_matrix
@@ -192,6 +197,7 @@ class _SafeUnpickler(pickle.Unpickler):
 
 def _read_pickle(raw: bytes) -> dict:
     obj = _SafeUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    check_pickle_size(obj, "the file", ModelFileError)  # before anything is expanded or converted
     if not isinstance(obj, dict):
         raise ModelFileError(f"the file holds a {type(obj).__name__}, not the dictionary of an SMPL model")
     return obj
@@ -203,6 +209,7 @@ _NPZ_KEYS = SMPL_KEYS + ("vt", "ft", "extra_vertex_names", "extra_vertex_ids", "
 def _read_npz(raw: bytes) -> dict:
     """The members we use. Python-object members are never unpickled: skipped where unused (npz files
     converted from official pickles keep e.g. pose_training_info that way), refused where needed."""
+    npz_members(raw, "the file", error=ModelFileError)  # sizes from the zip directory and headers first
     out = {}
     with np.load(io.BytesIO(raw), allow_pickle=False) as z:
         for k in z.files:
@@ -266,6 +273,26 @@ SMPL_EXTRA_VERTEX_IDS = {
 }
 
 
+_INDEX_KEYS = ("kintree_table", "f", "ft")  # whole numbers; the others real numbers
+
+
+def _numeric(value, key: str, name: str) -> np.ndarray:
+    """One model array as numpy, refusing what is not real numbers (text, objects, complex, NaN/inf) and
+    index arrays holding fractions, by the array's name."""
+    try:
+        arr = np.asarray(_plain(value))
+    except (ValueError, TypeError, RecursionError, OverflowError):
+        raise ModelFileError(f"{name}: '{key}' is not a numeric array") from None
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+        kind = "complex numbers" if arr.dtype.kind == "c" else f"{arr.dtype}, not numbers"
+        raise ModelFileError(f"{name}: '{key}' holds {kind}; an SMPL model's arrays are real numbers. {_REEXPORT}")
+    if arr.dtype.kind == "f":
+        check_finite(f"'{key}'", arr, error=ModelFileError, what=f"{name}: ", advice=_REEXPORT)
+        if key in _INDEX_KEYS and arr.size and not np.array_equal(arr, np.round(arr)):
+            raise ModelFileError(f"{name}: '{key}' holds fractions where vertex/joint numbers belong. {_REEXPORT}")
+    return arr
+
+
 def body_model_from_dict(d: dict, name: str = "smpl") -> BodyModelData:
     """Build BodyModelData from SMPL-keyed arrays (chumpy/sparse stubs allowed); raises ModelFileError."""
     joints = _joint_count(d)
@@ -275,24 +302,26 @@ def body_model_from_dict(d: dict, name: str = "smpl") -> BodyModelData:
     missing = [k for k in SMPL_KEYS if k not in d]
     if missing:
         raise ModelFileError(f"{name} lacks {', '.join(missing)}: it is not an SMPL model file. {_NEED}")
-    arrays = {}
-    for key in SMPL_KEYS + ("vt", "ft"):
-        if key in d:
-            arr = np.asarray(_plain(d[key]))
-            if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-                raise ModelFileError(f"{name}: '{key}' is not a numeric array")
-            arrays[key] = arr
+    arrays = {key: _numeric(d[key], key, name) for key in SMPL_KEYS + ("vt", "ft") if key in d}
     if ("vt" in arrays) != ("ft" in arrays):
         arrays.pop("vt", None), arrays.pop("ft", None)  # UVs need both halves
     extras = {}
     if "extra_vertex_names" in d and "extra_vertex_ids" in d:
         names, ids = np.atleast_1d(d["extra_vertex_names"]), np.atleast_1d(d["extra_vertex_ids"])
-        if len(names) != len(ids):
-            raise ModelFileError(f"{name}: extra_vertex_names and extra_vertex_ids differ in length")
+        if names.ndim != 1 or len(names) != len(ids) or ids.dtype.kind not in "iu" or names.dtype.kind not in "SU":
+            raise ModelFileError(f"{name}: extra_vertex_names/extra_vertex_ids must be names and vertex numbers "
+                                 "of the same length; re-export the model")
         extras = {str(n): int(i) for n, i in zip(names, ids)}
-    elif np.shape(arrays["v_template"])[0] == SMPL_NUM_VERTICES:
+    elif np.shape(arrays["v_template"])[:1] == (SMPL_NUM_VERTICES,):
         extras = dict(SMPL_EXTRA_VERTEX_IDS)  # the official topology: the usual landmark vertices
-    metadata = json.loads(_text(d["metadata_json"], "{}")) if "metadata_json" in d else {}
+    metadata = {}
+    if "metadata_json" in d:
+        try:
+            metadata = json.loads(_text(d["metadata_json"], "{}"))
+        except (ValueError, RecursionError):
+            metadata = None
+        if not isinstance(metadata, dict):
+            raise ModelFileError(f"{name}: its metadata_json is not a JSON object; re-export the model")
     return BodyModelData(
         **arrays, extra_vertex_ids=extras, name=_text(d.get("name"), name),
         gender=_text(d.get("gender"), _guess_gender(name)), metadata=metadata,
@@ -306,6 +335,10 @@ def load_body_model(path) -> BodyModelData:
         where = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise ModelFileError(f"body model file {path} {where}; give an SMPL .pkl/.npz file, or use 'open'")
     try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_FILE_BYTES:
+            raise ModelFileError(f"body model file {path.name} is {size >> 20} MB, over the limit of "
+                                 f"{MAX_MODEL_FILE_BYTES >> 20} MB (README, Limits); it is not an SMPL model file")
         raw = path.read_bytes()
     except OSError as exc:
         raise ModelFileError(f"cannot read body model file {path}: {exc.strerror}") from None
@@ -327,7 +360,12 @@ def load_body_model(path) -> BodyModelData:
             f"body model file {path.name} is truncated or corrupt (not a readable {kind}: {type(exc).__name__}); "
             "download it again"
         ) from None
-    return body_model_from_dict(d, name=path.stem)
+    try:
+        return body_model_from_dict(d, name=path.stem)
+    except ModelFileError as exc:  # the file's own name, whatever name the model carries inside
+        if path.name in str(exc):
+            raise
+        raise ModelFileError(f"{path.name}: {exc}") from None
 
 
 def _to_arrays(data: BodyModelData) -> dict:

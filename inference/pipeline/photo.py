@@ -89,6 +89,6 @@ def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit
         pose=res.pose[0], betas=res.betas[0], transl=res.transl[0], camera=camera.as_dict(),
         joints3d=joints3d, keypoints2d=kp, rest_pelvis=rest_pelvis, body_model=body_label(settings.body),
         timings=timings, image=str(img.path) if img.path is not None else None,
-        notes=list(getattr(det, "notes", []) or []),
+        notes=list(img.notes) + list(getattr(det, "notes", []) or []),
     )
     return PhotoFit(fit=fit, body=data, detection=det)
