@@ -103,7 +103,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     for k in ("decode", "detect", "regress", "fit", "post"):
         tm.setdefault(k, 0.0)
     report = progress or (lambda *_: None)
-    src = open_frames(path)
+    src = open_frames(path, until=end)
     info = src.info
     wanted = src.frame_range(start, end, stride)
     fps = info.fps / stride
@@ -168,6 +168,8 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         report(b, len(wanted), "fit")
 
     tracker = PersonTracker(person=person, pose_model=pose_model)
+    if info.timing:  # a variable rate resampled, or a raw stream's rate assumed: the motion says so
+        tracker.notes.append(info.timing)
     try:
         try:
             it = src.chunks(start, end, stride, chunk_size=1)  # frame by frame: a fault loses nothing buffered
