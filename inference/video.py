@@ -300,18 +300,26 @@ def _contacts(feet, fps) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- CLI
 
 
+MAX_STRIDE = 1000
+
+
 def add_arguments(parser) -> None:
+    from .cli import number
+
     parser.add_argument("video", help="the video file (anything OpenCV decodes) or a folder of numbered images")
     parser.add_argument("--out", required=True, help="the motion file to write (.npz AMASS-style, or .smpl)")
-    parser.add_argument("--start", type=float, default=0.0, help="start time, seconds")
-    parser.add_argument("--end", type=float, default=None, help="end time, seconds (default: the end)")
-    parser.add_argument("--stride", type=int, default=1, help="use every K-th frame")
+    parser.add_argument("--start", type=number(float, 0.0), default=0.0, help="start time, seconds (>= 0)")
+    parser.add_argument("--end", type=number(float, 0.0, low_open=True), default=None,
+                        help="end time, seconds (default: the end)")
+    parser.add_argument("--stride", type=number(int, 1, MAX_STRIDE), default=1,
+                        help=f"use every K-th frame (1-{MAX_STRIDE})")
     parser.add_argument("--checkpoint", default=None, help="HMR checkpoint (SPIN's model_checkpoint.pt)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--smooth", type=float, default=0.5, help="smoothing strength, 0 (none) to 1 (most)")
+    parser.add_argument("--smooth", type=number(float, 0.0, 1.0), default=0.5,
+                        help="smoothing strength, 0 (none) to 1 (most)")
     parser.add_argument("--body", default=None, help="'open' (default), 'tiny' or an SMPL .pkl/.npz file")
-    parser.add_argument("--person", type=int, default=None,
-                        help="follow the K-th person from the left in the first frame (default: the largest)")
+    parser.add_argument("--person", type=number(int, 0), default=None,
+                        help="follow the K-th person from the left in the first frame, counting from 0 (default: the largest)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     from .photo import add_pose_model_argument
 
@@ -319,8 +327,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .motion_io import save_motion
+    from .cli import write_output
+    from .errors import BadInputError
+    from .fileio import check_output_path
+    from .interrupts import stop_exit_code
+    from .motion_io import SUFFIXES, save_motion
 
+    out = check_output_path(args.out, SUFFIXES)  # before the fit, which may take minutes
+    if args.end is not None and args.end <= args.start:
+        raise BadInputError(f"--end ({args.end}) must be after --start ({args.start})")
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -337,8 +352,9 @@ def run(args) -> int:
         if motion is None:
             print(f"{why}; no frame was fitted, nothing written", file=sys.stderr)
             return
-        save_motion(motion, args.out)
-        print(f"{why}; wrote the {motion.num_frames} frames fitted so far to {args.out}", file=sys.stderr)
+        with write_output(out):
+            save_motion(motion, out)
+        print(f"{why}; wrote the {motion.num_frames} frames fitted so far to {out}", file=sys.stderr)
 
     from .pipeline import Settings, video_motion
 
@@ -356,11 +372,12 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
         write(exc.motion, "interrupted")
-        return 130
+        return stop_exit_code() or 130
     if bar is not None:
         bar.close()
-    save_motion(motion, args.out)
+    with write_output(out):
+        save_motion(motion, out)
     d, f = int(motion.detected.sum()), int(motion.filled.sum())
-    print(f"wrote {args.out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled)",
+    print(f"wrote {out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled)",
           file=sys.stderr)
     return 0
