@@ -40,7 +40,7 @@ def _handler(signum, frame):  # noqa: ARG001 - the signal module's signature
 @contextlib.contextmanager
 def stop_signals():
     """Handle SIGINT and SIGTERM as described above while the block runs (main thread only; elsewhere this
-    does nothing), then put the previous handlers back."""
+    does nothing), then put the previous handlers back - unless a signal came: then both stay ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -51,8 +51,10 @@ def stop_signals():
     try:
         yield
     finally:
+        # Once stopping, stay deaf: a late Ctrl-C must not raise during the interpreter's shutdown (torch's
+        # atexit hooks) and turn exit 130 into a death by signal. Otherwise the old handlers come back.
         for s, h in previous.items():
-            signal.signal(s, h)
+            signal.signal(s, signal.SIG_IGN if _state["signum"] is not None else h)
 
 
 @contextlib.contextmanager

@@ -76,6 +76,18 @@ def vfr_keep(n_fast: int, n_slow: int, step: int = 3) -> list[int]:
     return list(range(n_fast)) + list(range(n_fast + step - 1, n_fast + n_slow * step, step))
 
 
+def fill_up(path) -> int:
+    """Write zeros to `path` until its file system is full → bytes written (a full disk, made on a tmpfs)."""
+    written = 0
+    with open(path, "wb", buffering=0) as fh:
+        try:
+            while True:
+                written += fh.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return written
+
+
 @contextlib.contextmanager
 def small_tmpfs(path, size: str = "64k", read_only: bool = False):
     """Mount a tmpfs of `size` at `path` (created) for the duration; read_only mounts it `ro` (a root process
