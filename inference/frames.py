@@ -253,7 +253,7 @@ def video_timeline(stamps, stated_fps: float, stated_count: float, at_end: bool 
     dt = np.diff(stamps)
     if n >= 2 and not (np.isfinite(stamps).all() and (dt > 0).all()):
         rate = float(fps or (snap_fps(stated_fps) if stated_ok else DEFAULT_FOLDER_FPS))
-        return Timeline(rate, n, None, f"the frames carry no usable timestamps (a raw stream?): read all {n} "
+        return Timeline(rate, n, None, f"the frames carry no usable timestamps: read all {n} "
                                        f"frames to the end at {'its stated' if stated_ok else 'an assumed'} "
                                        f"{rate:.3f} fps")
     if n >= 2:

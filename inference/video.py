@@ -97,8 +97,13 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     from .body.load import body_label, body_model
     from .track import PersonTracker
 
-    if not 0.0 <= smooth <= 1.0:
+    if not 0.0 <= smooth <= 1.0:  # also false for NaN
         raise BadInputError(f"--smooth must be between 0 and 1, got {smooth}")
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not (np.isfinite(value) and value >= 0):
+            raise BadInputError(f"the {name} time must be a finite number of seconds, at least 0; got {value}")
+    if end is not None and end <= start:
+        raise BadInputError(f"the end time ({end} s) must be after the start time ({start} s)")
     tm = timings if timings is not None else {}
     for k in ("decode", "detect", "regress", "fit", "post"):
         tm.setdefault(k, 0.0)

@@ -171,3 +171,12 @@ def test_timeline_trusts_the_container_count_only_when_it_can():
     assert line.frame_count == 56 and line.source_of is not None and line.source_of.max() == 31
     one = video_timeline([0.0], 24.0, 1)
     assert one.frame_count == 1 and one.fps == 24.0
+
+
+def test_fit_video_refuses_non_finite_times_before_opening_anything(tmp_path):
+    """The API (the Blender operator, the batch script) gets the same checks as the CLI's parser."""
+    from inference.video import fit_video
+
+    for start, end in ((float("nan"), None), (0.0, float("inf")), (-1.0, None), (2.0, 1.0)):
+        with pytest.raises(BadInputError, match="time"):
+            fit_video(tmp_path / "never_opened.mp4", body="tiny", start=start, end=end)
