@@ -8,6 +8,8 @@ No torch at import time (the CLI's --help must stay fast).
 
 from __future__ import annotations
 
+import contextlib
+
 from ..errors import BadInputError
 
 MODEL_SUFFIXES = (".npz", ".pkl")  # what smpl_io.save_body_model writes
@@ -66,7 +68,8 @@ def run(args) -> int:
         from .load import open_body_module
 
         out = None if args.out is None else check_output_path(args.out, MODEL_SUFFIXES)
-        with write_output(out or "the cache", hold_signals=False):  # the build may take minutes
+        # The build may take minutes: signals are not held; a failed write of --out is one line.
+        with write_output(out, hold_signals=False) if out is not None else contextlib.nullcontext():
             path = open_body_module().open_body_path(out=out, rebuild=args.rebuild, progress=not args.quiet)
         print(path)
         return 0
