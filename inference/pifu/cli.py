@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from .reconstruct import MAX_RESOLUTION, MIN_RESOLUTION  # no torch there at import time
 from .surface import MODES
-
-# Grid cells per side. 512 (513³ points, PIFu's own highest setting) takes minutes on a CPU and about 0.5 GB
-# for the grid; finer grids only cost time and memory (3000 ran for over 300 s before it was stopped).
-MIN_RESOLUTION, MAX_RESOLUTION = 16, 512
 
 
 def add_arguments(parser):

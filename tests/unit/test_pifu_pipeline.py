@@ -191,3 +191,11 @@ def test_resolution_is_bounded_before_any_work(tmp_path, capsys):
                       "--resolution", value])
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "--resolution" in err, err
+
+
+def test_api_refuses_a_resolution_out_of_bounds_before_loading_anything(tmp_path):
+    from inference.errors import BadInputError
+    from inference.pifu.reconstruct import MAX_RESOLUTION, reconstruct
+
+    with pytest.raises(BadInputError, match=str(MAX_RESOLUTION)):
+        reconstruct(np.zeros((8, 8, 3), np.uint8), tmp_path / "net_G", resolution=3000)
