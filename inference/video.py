@@ -19,7 +19,8 @@ interpolated but neither detected nor filled; frames before the first and after 
 off, and metadata["start_time"] gives the first kept frame's time in the video.
 
 Nothing lost: when decoding breaks off (truncated or corrupt file) every frame before the fault is fitted and
-`VideoStopped` (exit code 1) carries that motion; on Ctrl-C the frames fitted so far come back in
+`VideoStopped` (exit code 1) carries that motion; on Ctrl-C (or the CLI's SIGTERM, inference.interrupts), even
+during the final smoothing, the frames fitted so far come back in
 `VideoInterrupted` (a KeyboardInterrupt). The CLI writes the motion in both cases.
 """
 
@@ -204,21 +205,31 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
             fit_settled(final=True)
         finally:
             tracker.close()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial="interrupted by the user (Ctrl-C)")
+                         info, stride, partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
 
     if not any(recs.detected):
         if stop is not None:
             raise VideoStopped(f"{stop[0]}; no person was found before that", stop[1])
         raise NoPersonError(f"no person found in {info.path.name} ({len(recs)} frames looked at)")
-    motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes, info,
-                     stride, partial=stop[0] if stop else None)
+    try:
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
+                         info, stride, partial=stop[0] if stop else None)
+    except KeyboardInterrupt as exc:  # every frame is fitted: finish again (a CLI ignores further signals)
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
+                         info, stride, partial=_interrupted(exc))
+        raise VideoInterrupted(motion, len(fitted["pose"])) from None
     motion.body_model = body_label(body)
     if stop is not None:
         raise VideoStopped(f"{stop[0]}; kept the {motion.num_frames} frames before it", stop[1], motion)
     return motion
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    """The motion's `incomplete` note: which signal (inference.interrupts.Interrupted says), else Ctrl-C."""
+    return f"interrupted by {exc}" if str(exc) else "interrupted by the user (Ctrl-C)"
 
 
 def _flush(buf, recs: _Frames, checkpoint, dev, focal, tm):

@@ -204,6 +204,7 @@ def test_repeated_stop_signals_still_write_what_was_done(tmp_path, signals, code
     assert "Traceback" not in err and "interrupted" in err
     m = load_motion(out)
     assert 32 <= m.num_frames < 270 and m.metadata["incomplete"].startswith("interrupted")
+    assert ("SIGTERM" in m.metadata["incomplete"]) == (code == 143), m.metadata["incomplete"]
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".partial")]  # no temporary left
 
 
@@ -338,3 +339,22 @@ def test_raw_h264_stream_is_fitted(tmp_path):
     m = load_motion(out)
     assert m.num_frames == 9 and m.fps == pytest.approx(30.0) and m.detected.all()
     assert any("no usable timestamps" in n for n in m.metadata["notes"]), m.metadata
+
+
+def test_ctrl_c_during_the_final_smoothing_keeps_every_frame(monkeypatch):
+    """All frames fitted, then Ctrl-C in the post-processing: it used to escape as a bare KeyboardInterrupt, and
+    the CLI wrote nothing. Now the fitted frames come back in VideoInterrupted."""
+    from inference import video
+
+    real, calls = video._finish, []
+
+    def finish_once_interrupted(*args, **kw):
+        calls.append(kw.get("partial"))
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+    monkeypatch.setattr(video, "_finish", finish_once_interrupted)
+    with pytest.raises(video.VideoInterrupted) as stopped:
+        video.fit_video(CLIP, body="tiny", device="cpu", end=0.2)
+    m = stopped.value.motion
+    assert m.num_frames == 6 and m.metadata["incomplete"].startswith("interrupted")
