@@ -334,3 +334,40 @@ def _check_ply(path: Path, size: int) -> None:
 
 _CHECKS = {".blend": _check_blend, ".glb": _check_glb, ".fbx": _check_fbx, ".npz": _check_zip,
            ".zip": _check_zip, ".json": _check_json, ".bvh": _check_bvh, ".png": _check_png, ".ply": _check_ply}
+
+
+def check_output_path(path, suffixes=None, what: str = "--out") -> Path:
+    """Refuse an output path before any work is done, with one line that says what to do → the path.
+
+    Refused: an empty name, a folder, a suffix not in `suffixes` (when given), a path under a regular file, and
+    a folder where no file can be created (read-only file system, no permission, no space left for even an empty
+    file) - found by creating and removing a probe file in the nearest existing folder, as a root user passes
+    any permission check by mode bits alone. Missing folders are allowed (atomic_path creates them).
+    Raises inference.errors.BadInputError.
+    """
+    from .errors import BadInputError
+
+    if path is None or not str(path).strip():
+        raise BadInputError(f"{what} is empty: give the file to write")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise BadInputError(f"{what} {path} is a folder: give a file name inside it")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise BadInputError(f"{what} {path.name} must end in {' or '.join(suffixes)}")
+    folder = path.parent
+    while not folder.exists():
+        if folder.is_symlink() or folder == folder.parent:
+            break
+        folder = folder.parent
+    if folder.exists() and not folder.is_dir():
+        raise BadInputError(f"{what} {path} cannot be written: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".bodyrig-probe.", dir=folder)
+    except OSError as exc:
+        advice = _DISK_ERRORS.get(exc.errno, "choose another place")
+        why = (exc.strerror or str(exc)).lower()
+        raise BadInputError(f"{what} {path} cannot be written: {why} in {folder}; {advice}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return path

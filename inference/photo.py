@@ -1,8 +1,8 @@
 """Photo → SMPL body: the `fit` CLI (the stages are wired in inference.pipeline.fit_photo) and `fit_image`.
 
 `python -m inference fit IMAGE --out OUT.json [--checkpoint CKPT] [--body PATH] [--device auto|cpu|cuda]`
-writes a BodyFit as JSON (camera frame; see inference.results). Bad input, no person or an unusable
-checkpoint exit 2 with one line on stderr.
+writes a BodyFit as JSON (camera frame; see inference.results). Bad input, no person, an unusable
+checkpoint or an --out that cannot be written exit 2 with one line on stderr.
 """
 
 from __future__ import annotations
@@ -49,9 +49,14 @@ def run(args) -> int:
 
     from .pipeline import Settings, fit_photo
 
+    from .cli import write_output
+    from .fileio import check_output_path
+
+    out = check_output_path(args.out, (".json",))  # before the work
     settings = Settings(body=args.body, checkpoint=args.checkpoint, device=args.device, pose_model=args.pose_model)
     fit = fit_photo(args.image, settings).fit
-    fit.save_json(args.out)
+    with write_output(out):
+        fit.save_json(out)
     t = ", ".join(f"{k} {v:.2f}s" for k, v in fit.timings.items())
-    print(f"wrote {args.out} ({fit.body_model} body; {t})", file=sys.stderr)
+    print(f"wrote {out} ({fit.body_model} body; {t})", file=sys.stderr)
     return 0

@@ -19,7 +19,8 @@ interpolated but neither detected nor filled; frames before the first and after 
 off, and metadata["start_time"] gives the first kept frame's time in the video.
 
 Nothing lost: when decoding breaks off (truncated or corrupt file) every frame before the fault is fitted and
-`VideoStopped` (exit code 1) carries that motion; on Ctrl-C the frames fitted so far come back in
+`VideoStopped` (exit code 1) carries that motion; on Ctrl-C (or the CLI's SIGTERM, inference.interrupts), even
+during the final smoothing, the frames fitted so far come back in
 `VideoInterrupted` (a KeyboardInterrupt). The CLI writes the motion in both cases.
 """
 
@@ -97,13 +98,18 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     from .body.load import body_label, body_model
     from .track import PersonTracker
 
-    if not 0.0 <= smooth <= 1.0:
+    if not 0.0 <= smooth <= 1.0:  # also false for NaN
         raise BadInputError(f"--smooth must be between 0 and 1, got {smooth}")
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not (np.isfinite(value) and value >= 0):
+            raise BadInputError(f"the {name} time must be a finite number of seconds, at least 0; got {value}")
+    if end is not None and end <= start:
+        raise BadInputError(f"the end time ({end} s) must be after the start time ({start} s)")
     tm = timings if timings is not None else {}
     for k in ("decode", "detect", "regress", "fit", "post"):
         tm.setdefault(k, 0.0)
     report = progress or (lambda *_: None)
-    src = open_frames(path)
+    src = open_frames(path, until=end)
     info = src.info
     wanted = src.frame_range(start, end, stride)
     fps = info.fps / stride
@@ -168,6 +174,8 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         report(b, len(wanted), "fit")
 
     tracker = PersonTracker(person=person, pose_model=pose_model)
+    if info.timing:  # a variable rate resampled, or a raw stream's rate assumed: the motion says so
+        tracker.notes.append(info.timing)
     try:
         try:
             it = src.chunks(start, end, stride, chunk_size=1)  # frame by frame: a fault loses nothing buffered
@@ -197,21 +205,31 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
             fit_settled(final=True)
         finally:
             tracker.close()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial="interrupted by the user (Ctrl-C)")
+                         info, stride, partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
 
     if not any(recs.detected):
         if stop is not None:
             raise VideoStopped(f"{stop[0]}; no person was found before that", stop[1])
         raise NoPersonError(f"no person found in {info.path.name} ({len(recs)} frames looked at)")
-    motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes, info,
-                     stride, partial=stop[0] if stop else None)
+    try:
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
+                         info, stride, partial=stop[0] if stop else None)
+    except KeyboardInterrupt as exc:  # every frame is fitted: finish again (a CLI ignores further signals)
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
+                         info, stride, partial=_interrupted(exc))
+        raise VideoInterrupted(motion, len(fitted["pose"])) from None
     motion.body_model = body_label(body)
     if stop is not None:
         raise VideoStopped(f"{stop[0]}; kept the {motion.num_frames} frames before it", stop[1], motion)
     return motion
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    """The motion's `incomplete` note: which signal (inference.interrupts.Interrupted says), else Ctrl-C."""
+    return f"interrupted by {exc}" if str(exc) else "interrupted by the user (Ctrl-C)"
 
 
 def _flush(buf, recs: _Frames, checkpoint, dev, focal, tm):
@@ -298,18 +316,26 @@ def _contacts(feet, fps) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- CLI
 
 
+MAX_STRIDE = 1000
+
+
 def add_arguments(parser) -> None:
+    from .cli import number
+
     parser.add_argument("video", help="the video file (anything OpenCV decodes) or a folder of numbered images")
     parser.add_argument("--out", required=True, help="the motion file to write (.npz AMASS-style, or .smpl)")
-    parser.add_argument("--start", type=float, default=0.0, help="start time, seconds")
-    parser.add_argument("--end", type=float, default=None, help="end time, seconds (default: the end)")
-    parser.add_argument("--stride", type=int, default=1, help="use every K-th frame")
+    parser.add_argument("--start", type=number(float, 0.0), default=0.0, help="start time, seconds (>= 0)")
+    parser.add_argument("--end", type=number(float, 0.0, low_open=True), default=None,
+                        help="end time, seconds (default: the end)")
+    parser.add_argument("--stride", type=number(int, 1, MAX_STRIDE), default=1,
+                        help=f"use every K-th frame (1-{MAX_STRIDE})")
     parser.add_argument("--checkpoint", default=None, help="HMR checkpoint (SPIN's model_checkpoint.pt)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--smooth", type=float, default=0.5, help="smoothing strength, 0 (none) to 1 (most)")
+    parser.add_argument("--smooth", type=number(float, 0.0, 1.0), default=0.5,
+                        help="smoothing strength, 0 (none) to 1 (most)")
     parser.add_argument("--body", default=None, help="'open' (default), 'tiny' or an SMPL .pkl/.npz file")
-    parser.add_argument("--person", type=int, default=None,
-                        help="follow the K-th person from the left in the first frame (default: the largest)")
+    parser.add_argument("--person", type=number(int, 0), default=None,
+                        help="follow the K-th person from the left in the first frame, counting from 0 (default: the largest)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     from .photo import add_pose_model_argument
 
@@ -317,8 +343,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .motion_io import save_motion
+    from .cli import write_output
+    from .errors import BadInputError
+    from .fileio import check_output_path
+    from .interrupts import stop_exit_code
+    from .motion_io import SUFFIXES, save_motion
 
+    out = check_output_path(args.out, SUFFIXES)  # before the fit, which may take minutes
+    if args.end is not None and args.end <= args.start:
+        raise BadInputError(f"--end ({args.end}) must be after --start ({args.start})")
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -335,8 +368,9 @@ def run(args) -> int:
         if motion is None:
             print(f"{why}; no frame was fitted, nothing written", file=sys.stderr)
             return
-        save_motion(motion, args.out)
-        print(f"{why}; wrote the {motion.num_frames} frames fitted so far to {args.out}", file=sys.stderr)
+        with write_output(out):
+            save_motion(motion, out)
+        print(f"{why}; wrote the {motion.num_frames} frames fitted so far to {out}", file=sys.stderr)
 
     from .pipeline import Settings, video_motion
 
@@ -354,11 +388,12 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
         write(exc.motion, "interrupted")
-        return 130
+        return stop_exit_code() or 130
     if bar is not None:
         bar.close()
-    save_motion(motion, args.out)
+    with write_output(out):
+        save_motion(motion, out)
     d, f = int(motion.detected.sum()), int(motion.filled.sum())
-    print(f"wrote {args.out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled)",
+    print(f"wrote {out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled)",
           file=sys.stderr)
     return 0

@@ -8,7 +8,11 @@ No torch at import time (the CLI's --help must stay fast).
 
 from __future__ import annotations
 
+import contextlib
+
 from ..errors import BadInputError
+
+MODEL_SUFFIXES = (".npz", ".pkl")  # what smpl_io.save_body_model writes
 
 
 def add_arguments(parser):
@@ -45,11 +49,16 @@ def _info(spec) -> str:
 
 def run(args) -> int:
     action = getattr(args, "body_command", None)
+    from ..cli import write_output
+    from ..fileio import check_output_path
+
     if action == "convert":
         from .smpl_io import load_body_model, save_body_model
 
+        out = check_output_path(args.out, MODEL_SUFFIXES)
         data = load_body_model(args.source)
-        out = save_body_model(data, args.out)
+        with write_output(out):
+            out = save_body_model(data, out)
         print(f"wrote {out} ({data.num_vertices} vertices, {data.num_betas} shape components)")
         return 0
     if action == "info":
@@ -58,6 +67,10 @@ def run(args) -> int:
     if action == "open":
         from .load import open_body_module
 
-        print(open_body_module().open_body_path(out=args.out, rebuild=args.rebuild, progress=not args.quiet))
+        out = None if args.out is None else check_output_path(args.out, MODEL_SUFFIXES)
+        # The build may take minutes: signals are not held; a failed write of --out is one line.
+        with write_output(out, hold_signals=False) if out is not None else contextlib.nullcontext():
+            path = open_body_module().open_body_path(out=out, rebuild=args.rebuild, progress=not args.quiet)
+        print(path)
         return 0
     raise BadInputError("say what to do: python -m inference body convert|info|open (see --help)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from .reconstruct import MAX_RESOLUTION, MIN_RESOLUTION  # no torch there at import time
 from .surface import MODES
 
 
@@ -14,8 +15,11 @@ def add_arguments(parser):
     parser.add_argument("--net-c", default=None,
                         help="PIFu's released colour checkpoint (file 'net_C'); without it the mesh has no colours")
     parser.add_argument("--out", required=True, help="output mesh: .ply, .obj or .glb (with vertex colours)")
-    parser.add_argument("--resolution", type=int, default=256,
-                        help="grid cells per side of the [-1,1]³ box (256 -> 257³ points); default 256")
+    from ..cli import number
+
+    parser.add_argument("--resolution", type=number(int, MIN_RESOLUTION, MAX_RESOLUTION), default=256,
+                        help=f"grid cells per side of the [-1,1]³ box (256 -> 257³ points), "
+                             f"{MIN_RESOLUTION}-{MAX_RESOLUTION}; default 256")
     parser.add_argument("--mode", choices=MODES, default="lossless",
                         help="occupancy sampling: dense (every point), fast or lossless (coarse-to-fine; "
                              "lossless gives the dense mesh with ~100x fewer queries); default lossless")
@@ -24,21 +28,18 @@ def add_arguments(parser):
 
 def run(args) -> int:
     import time
-    from pathlib import Path
 
-    from ..errors import BadInputError
+    from ..cli import write_output
+    from ..fileio import check_output_path
     from .meshio import FORMATS, write_mesh
     from .reconstruct import reconstruct
 
-    out = Path(args.out)
-    if out.suffix.lower() not in FORMATS:
-        raise BadInputError(f"--out must end in one of {', '.join(FORMATS)}, got {out.name}")
-    if args.resolution < 16:
-        raise BadInputError(f"--resolution must be at least 16, got {args.resolution}")
+    out = check_output_path(args.out, FORMATS)  # before the work
     t0 = time.perf_counter()
     mesh = reconstruct(args.image, args.net_g, args.net_c, resolution=args.resolution, mode=args.mode,
                        device=args.device)
-    write_mesh(out, mesh.vertices, mesh.faces, mesh.colours)
+    with write_output(out):
+        write_mesh(out, mesh.vertices, mesh.faces, mesh.colours)
     print(f"{out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces"
           f"{', coloured' if mesh.colours is not None else ''}; {mesh.evaluated_count} occupancy queries "
           f"({args.mode}, {args.resolution + 1}³ grid), {time.perf_counter() - t0:.1f} s", file=sys.stdout)

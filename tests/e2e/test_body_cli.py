@@ -88,3 +88,12 @@ def test_info_missing_file_one_line(tmp_path):
 
 def test_no_action_is_a_one_line_error():
     _assert_one_line_error(body_cli(), "convert|info|open")
+
+
+def test_convert_out_paths_refused_before_reading(tmp_path, model_pkl):
+    """--out onto a folder, under a file or empty used to end in a traceback after the conversion."""
+    _, src = model_pkl
+    (tmp_path / "file").write_text("x")
+    _assert_one_line_error(body_cli("convert", src, "--out", tmp_path), "error:", "is a folder")
+    _assert_one_line_error(body_cli("convert", src, "--out", tmp_path / "file" / "m.npz"), "error:", "not a folder")
+    _assert_one_line_error(body_cli("convert", src, "--out", ""), "error:", "empty")

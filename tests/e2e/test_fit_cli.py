@@ -93,3 +93,52 @@ def test_unusable_checkpoint_exits_2(tmp_path):
     res = fit_cli(SAMPLE, "--out", tmp_path / "out.json", "--body", "tiny", "--checkpoint", bad)
     lines = _error_lines(res)
     assert len(lines) == 1, res.stderr
+
+
+# ------------------------------------------------------ --out that cannot be written (issue 14, case 6)
+
+def _mount_or_skip(path, **kw):
+    sys.path.insert(0, str(REPO / "tests"))
+    import hostile_media
+
+    cm = hostile_media.small_tmpfs(path, **kw)
+    try:
+        cm.__enter__()
+    except PermissionError as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(str(exc))
+    return hostile_media, cm
+
+
+def test_out_into_a_read_only_folder_exits_2_before_the_work(tmp_path):
+    """Tests run as root, whom mode bits do not stop: a read-only mount does. It used to fail after the fit."""
+    _, cm = _mount_or_skip(tmp_path / "ro", size="64k", read_only=True)
+    try:
+        res = fit_cli(SAMPLE, "--out", tmp_path / "ro" / "fit.json", "--body", "tiny", "--device", "cpu")
+        lines = _error_lines(res)
+        assert len(lines) == 1 and "read-only" in lines[0] and "--out" in lines[0], res.stderr
+        assert "detect" not in res.stderr  # refused before the work (no timings printed)
+    finally:
+        cm.__exit__(None, None, None)
+
+
+def test_full_disk_exits_2_with_one_line_and_no_file(tmp_path):
+    hm, cm = _mount_or_skip(tmp_path / "full", size="64k")
+    try:
+        hm.fill_up(tmp_path / "full" / "filler")
+        res = fit_cli(SAMPLE, "--out", tmp_path / "full" / "fit.json", "--body", "tiny", "--device", "cpu")
+        lines = _error_lines(res)
+        assert len(lines) == 1 and "No space left" in lines[0], res.stderr
+        assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["filler"]
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("name", ["", "fit.txt", "DIR", "FILE/fit.json"])
+def test_bad_out_names_exit_2_with_one_line(tmp_path, name):
+    (tmp_path / "FILE").write_text("x")
+    out = {"": "", "DIR": tmp_path}.get(name, tmp_path / name)
+    res = fit_cli(SAMPLE, "--out", out, "--body", "tiny", "--device", "cpu")
+    lines = _error_lines(res)
+    assert len(lines) == 1 and "--out" in lines[0], res.stderr

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -146,9 +147,11 @@ def test_truncated_video_keeps_frames_before_the_fault(tmp_path):
     assert "incomplete" in m.metadata
 
 
-def test_ctrl_c_writes_what_was_done_and_exits_130(tmp_path):
+def _stop_during_fit(tmp_path, signals, gap=0.05):
+    """Run the video CLI on a 9 s clip, send `signals` (gap s apart) once it has fitted some frames
+    → (exit code, stderr, out path)."""
     frames = _frames()
-    clip = _write_avi(tmp_path / "long.avi", frames + frames[::-1] + frames)  # 9 s: still running at Ctrl-C
+    clip = _write_avi(tmp_path / "long.avi", frames + frames[::-1] + frames)  # 9 s: still running at the signal
     out = tmp_path / "partial.npz"
     proc = subprocess.Popen(_cmd(clip, "--out", out, "--body", "tiny", "--device", "cpu"), cwd=REPO, env=_env(),
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
@@ -166,16 +169,43 @@ def test_ctrl_c_writes_what_was_done_and_exits_130(tmp_path):
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    assert fitted.wait(240), b"".join(seen)[-500:]
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    rc = proc.wait(120)
+    try:
+        assert fitted.wait(240), b"".join(seen)[-500:]
+        time.sleep(0.3)
+        for k, sig in enumerate(signals):
+            if k:
+                time.sleep(gap)
+            proc.send_signal(sig)
+        rc = proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     reader.join(10)
-    err = b"".join(seen).decode(errors="replace")
+    return rc, b"".join(seen).decode(errors="replace"), out
+
+
+def test_ctrl_c_writes_what_was_done_and_exits_130(tmp_path):
+    rc, err, out = _stop_during_fit(tmp_path, [signal.SIGINT])
     assert rc == 130, err[-800:]
     assert "Traceback" not in err and "interrupted" in err
     m = load_motion(out)
     assert 32 <= m.num_frames < 270 and m.metadata["incomplete"].startswith("interrupted")
+
+
+@pytest.mark.parametrize("signals, code", [([signal.SIGINT, signal.SIGINT, signal.SIGINT], 130),
+                                           ([signal.SIGTERM, signal.SIGINT], 143)],
+                         ids=["three-ctrl-c", "sigterm-then-ctrl-c"])
+def test_repeated_stop_signals_still_write_what_was_done(tmp_path, signals, code):
+    """Two Ctrl-Cs 0.05 s apart used to exit 130 with nothing written (the second one interrupted the writing of
+    the first one's partial motion); SIGTERM killed the process outright (issue 14, case 5). Now the first
+    signal stops the work, later ones are ignored, and the exit code says which signal came first."""
+    rc, err, out = _stop_during_fit(tmp_path, signals, gap=0.05)
+    assert rc == code, err[-800:]
+    assert "Traceback" not in err and "interrupted" in err
+    m = load_motion(out)
+    assert 32 <= m.num_frames < 270 and m.metadata["incomplete"].startswith("interrupted")
+    assert ("SIGTERM" in m.metadata["incomplete"]) == (code == 143), m.metadata["incomplete"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".partial")]  # no temporary left
 
 
 def test_no_person_and_bad_input_exit_2(tmp_path):
@@ -209,3 +239,122 @@ def test_checkpoint_initialises_the_fit_and_a_bad_one_exits_2(tmp_path, golden_d
     bad.write_bytes(b"not a checkpoint")
     res = video_cli(CLIP, "--out", tmp_path / "b.npz", "--body", "tiny", "--checkpoint", bad, "--no-progress")
     assert res.returncode == 2 and "Traceback" not in res.stderr and not (tmp_path / "b.npz").exists()
+
+
+# ------------------------------------------------- bad --out paths and numbers (issue 14, case 6): one line, exit 2
+
+sys.path.insert(0, str(REPO / "tests"))
+import hostile_media  # noqa: E402
+
+
+def _one_line_exit_2(res, *words):
+    assert res.returncode == 2, res.stderr[-800:]
+    assert "Traceback" not in res.stderr, res.stderr[-800:]
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr[-800:]
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@contextmanager
+def _mounted(path, **kw):
+    """A tmpfs (hostile_media.small_tmpfs); skip when mounting is not allowed, unless on CI."""
+    try:
+        with hostile_media.small_tmpfs(path, **kw) as p:
+            yield p
+    except PermissionError as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(str(exc))
+
+
+def test_bad_out_paths_are_refused_before_the_fit(tmp_path):
+    """Each used to run the whole fit and then die in the write (a traceback, exit 1), or - for x.txt - be
+    refused only after the fit. Now: one line, exit 2, in the time it takes to start (no fit)."""
+    under_file = tmp_path / "a_file"
+    under_file.write_text("x")
+    cases = [(tmp_path, "is a folder"), (tmp_path / "motion.txt", ".npz or .smpl"), ("", "is empty"),
+             (under_file / "motion.npz", "is a file, not a folder")]
+    with _mounted(tmp_path / "ro", size="64k", read_only=True) as ro:
+        cases.append((ro / "sub" / "motion.npz", "read-only"))
+        for out, words in cases:
+            t0 = time.perf_counter()
+            res = video_cli(CLIP, "--out", out, "--body", "tiny", "--device", "cpu", "--no-progress")
+            _one_line_exit_2(res, "--out", words)
+            assert time.perf_counter() - t0 < 30  # refused before any frame was fitted
+        assert not list(ro.iterdir())
+
+
+@pytest.mark.parametrize("option, value", [("--start", "nan"), ("--end", "inf"), ("--start", "-1"),
+                                           ("--end", "-inf"), ("--stride", "0"), ("--stride", "1e9"),
+                                           ("--smooth", "-1"), ("--smooth", "nan"), ("--person", "-1")])
+def test_non_finite_or_out_of_range_numbers_exit_2(tmp_path, option, value):
+    res = video_cli(CLIP, "--out", tmp_path / "m.npz", option, value, "--body", "tiny", "--no-progress")
+    _one_line_exit_2(res, option)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_full_disk_after_the_fit_is_one_line_and_leaves_no_file(tmp_path):
+    """The output folder fills up during the work: the write fails with ENOSPC after the fit. One line, exit 2,
+    and no partial file under the final name (nor a temporary one)."""
+    with _mounted(tmp_path / "full", size="64k") as full:
+        hostile_media.fill_up(full / "filler")  # no free block left; an empty file still fits (inodes)
+        res = video_cli(CLIP, "--out", full / "motion.npz", "--end", "0.2", "--body", "tiny", "--device", "cpu",
+                        "--no-progress")
+        _one_line_exit_2(res, "could not write", "No space left")
+        assert sorted(p.name for p in full.iterdir()) == ["filler"]
+
+
+# ------------------------------------------- variable frame rate and raw streams (issue 14, case 7), real fits
+
+def _person_clip(path, keep, n):
+    """The first n frames of the rendered clip (30 fps), keeping the indices in `keep`, encoded by ffmpeg."""
+    if hostile_media.ffmpeg_exe() is None:
+        pytest.skip("ffmpeg not available (pip install imageio-ffmpeg)")
+    return hostile_media.encode(path, _frames()[:n], keep, fps=30)
+
+
+def test_variable_frame_rate_webm_is_fitted_by_time(tmp_path):
+    """12 frames at 30 fps then 6 at 10 fps: the WebM states 30 frames (its duration x 30) and used to be
+    'truncated at frame 18', exit 1. Now the whole clip is fitted on a 30 fps timeline, and the motion says so."""
+    keep = hostile_media.vfr_keep(12, 6)
+    clip = _person_clip(tmp_path / "vfr.webm", keep, keep[-1] + 1)
+    assert cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT) > len(keep)  # the container overstates
+    out = tmp_path / "vfr.npz"
+    res = video_cli(clip, "--out", out, "--body", "tiny", "--device", "cpu", "--no-progress")
+    assert res.returncode == 0, res.stderr[-800:]
+    m = load_motion(out)
+    assert m.fps == pytest.approx(30.0) and m.num_frames == keep[-1] + 1  # 0 .. 29/30 s, by time
+    assert m.detected.all() and "incomplete" not in m.metadata
+    assert any("variable frame rate" in n and "resampled" in n for n in m.metadata["notes"]), m.metadata
+
+
+def test_raw_h264_stream_is_fitted(tmp_path):
+    """A raw .h264 stream (no container: OpenCV states -2.3e14 frames) used to be refused ('the time range
+    holds no frames'). Now its frames are read to the end at the stated rate, and the motion notes it."""
+    clip = _person_clip(tmp_path / "raw.h264", None, 9)
+    out = tmp_path / "raw.npz"
+    res = video_cli(clip, "--out", out, "--body", "tiny", "--device", "cpu", "--no-progress")
+    assert res.returncode == 0, res.stderr[-800:]
+    m = load_motion(out)
+    assert m.num_frames == 9 and m.fps == pytest.approx(30.0) and m.detected.all()
+    assert any("no usable timestamps" in n for n in m.metadata["notes"]), m.metadata
+
+
+def test_ctrl_c_during_the_final_smoothing_keeps_every_frame(monkeypatch):
+    """All frames fitted, then Ctrl-C in the post-processing: it used to escape as a bare KeyboardInterrupt, and
+    the CLI wrote nothing. Now the fitted frames come back in VideoInterrupted."""
+    from inference import video
+
+    real, calls = video._finish, []
+
+    def finish_once_interrupted(*args, **kw):
+        calls.append(kw.get("partial"))
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+    monkeypatch.setattr(video, "_finish", finish_once_interrupted)
+    with pytest.raises(video.VideoInterrupted) as stopped:
+        video.fit_video(CLIP, body="tiny", device="cpu", end=0.2)
+    m = stopped.value.motion
+    assert m.num_frames == 6 and m.metadata["incomplete"].startswith("interrupted")

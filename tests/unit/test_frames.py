@@ -96,3 +96,87 @@ def test_rotation_metadata_turns_frames_upright():
     f[0, 0] = 255  # top-left
     r = rotate_frame(f, 90)  # 90° clockwise: top-left goes to top-right
     assert r.shape == (3, 2, 3) and r[0, 1, 0] == 255
+
+
+# ---------------------------------------------------------------- timestamps: VFR and raw streams (issue 14, case 7)
+
+def _hostile():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import hostile_media
+
+    if hostile_media.ffmpeg_exe() is None:
+        pytest.skip("ffmpeg not available (pip install imageio-ffmpeg)")
+    return hostile_media
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".mp4"])
+def test_variable_frame_rate_is_resampled_by_time(tmp_path, suffix):
+    """20 frames at 30 fps, then 12 at 10 fps. The WebM states 56 frames (duration x 30) and used to be called
+    truncated at frame 32; the mp4 was flattened to its average 17.1 fps, putting every late frame early."""
+    hm = _hostile()
+    keep = hm.vfr_keep(20, 12)
+    clip = hm.encode(tmp_path / f"vfr{suffix}", [hm.bar_frame(k) for k in range(keep[-1] + 1)], keep, fps=30)
+    src = open_frames(clip)
+    assert src.info.fps == pytest.approx(30.0) and src.info.frame_count == 56  # 0 .. 55/30 s
+    assert "variable frame rate" in src.info.timing and "resampled" in src.info.timing
+    chunks = list(src.chunks(chunk_size=8))
+    idx = np.concatenate([c.indices for c in chunks])
+    assert idx.tolist() == list(range(56))
+    assert np.allclose(np.concatenate([c.times for c in chunks]), idx / 30.0)
+    # each output frame shows the source frame nearest its time (frame k of the 30 fps original is at k/30 s)
+    shown = [hm.bar_of(f) for c in chunks for f in c.frames]
+    nearest = [min(keep, key=lambda j: (abs(j - k), j)) for k in range(56)]
+    assert shown == nearest
+    # a time range is cut by real time: 1.0-1.5 s holds the frames shot then, not frames 17-25 of the file
+    part = [hm.bar_of(f) for c in src.chunks(start=1.0, end=1.5) for f in c.frames]
+    assert part == nearest[30:45]
+
+
+def test_raw_h264_stream_is_read_to_its_end(tmp_path):
+    """A raw Annex-B stream has no container: OpenCV states -2.3e14 frames and no timestamps. It used to be
+    refused ('the time range holds no frames'); now every frame is read, at the stated rate, with a note."""
+    hm = _hostile()
+    clip = hm.encode(tmp_path / "raw.h264", [hm.bar_frame(k) for k in range(24)], fps=25)
+    assert cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT) < 0  # the hostile part is real
+    src = open_frames(clip)
+    assert src.info.frame_count == 24 and src.info.fps == pytest.approx(25.0)
+    assert "no usable timestamps" in src.info.timing
+    frames = [f for c in src.chunks() for f in c.frames]
+    assert [hm.bar_of(f) for f in frames] == list(range(24))
+    assert [hm.bar_of(f) for c in src.chunks(start=0.4, end=0.6) for f in c.frames] == list(range(10, 15))
+
+
+def test_constant_rate_containers_keep_their_rate_and_frames(tmp_path):
+    hm = _hostile()
+    for suffix in (".webm", ".mp4", ".mkv"):
+        clip = hm.encode(tmp_path / f"cfr{suffix}", [hm.bar_frame(k) for k in range(20)], fps=30000 / 1001)
+        src = open_frames(clip)
+        assert src.info.fps == pytest.approx(30000 / 1001) and src.info.frame_count == 20, suffix
+        assert src.info.timing == "", (suffix, src.info.timing)
+        assert [hm.bar_of(f) for c in src.chunks() for f in c.frames] == list(range(20)), suffix
+
+
+def test_timeline_trusts_the_container_count_only_when_it_can():
+    from inference.frames import video_timeline
+
+    even = np.arange(40) / 30.0
+    assert video_timeline(even, 30.0, 60, at_end=True).frame_count == 60  # truncated: the reader says where
+    assert video_timeline(even, 30.0, -2.3e14, at_end=True).frame_count == 40  # absurd counts are ignored
+    assert video_timeline(even, 30.0, 1e12, at_end=True).frame_count == 40
+    assert video_timeline(even, float("nan"), 40, at_end=True).fps == pytest.approx(30.0)  # rate from the stamps
+    uneven = np.concatenate([np.arange(20) / 30.0, 19 / 30.0 + np.arange(1, 13) / 10.0])
+    line = video_timeline(uneven, 30.0, 56, at_end=True)  # a VFR WebM's count is its duration x a nominal rate
+    assert line.frame_count == 56 and line.source_of is not None and line.source_of.max() == 31
+    one = video_timeline([0.0], 24.0, 1)
+    assert one.frame_count == 1 and one.fps == 24.0
+
+
+def test_fit_video_refuses_non_finite_times_before_opening_anything(tmp_path):
+    """The API (the Blender operator, the batch script) gets the same checks as the CLI's parser."""
+    from inference.video import fit_video
+
+    for start, end in ((float("nan"), None), (0.0, float("inf")), (-1.0, None), (2.0, 1.0)):
+        with pytest.raises(BadInputError, match="time"):
+            fit_video(tmp_path / "never_opened.mp4", body="tiny", start=start, end=end)

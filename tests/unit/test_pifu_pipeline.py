@@ -143,3 +143,59 @@ def test_cli_without_checkpoints_says_what_to_get(tmp_path, capsys):
     assert rc == 2 and "net_G" in err and "net_C" in err and "PIFu" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.ply").exists()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_network_output_blames_the_network(checkpoints, monkeypatch, bad):
+    """A shape network whose occupancy is NaN used to end in 'PIFu found no surface ... check that the photo
+    shows one whole person' (NaN never crosses 0.5): the photo was blamed for the network (issue 14, case 9)."""
+    from inference.errors import ModelFileError, NoPersonError
+    from inference.pifu import query
+    from inference.pifu import reconstruct as rec
+
+    real = query.occupancy_fn
+
+    def poisoned(net_g, features, calib):
+        fn = real(net_g, features, calib)
+        return lambda points: fn(points) * 0 + bad
+    monkeypatch.setattr(query, "occupancy_fn", poisoned)
+    rgb = np.zeros((64, 48, 3), np.uint8)
+    mask = np.zeros((64, 48), np.float32)
+    mask[8:56, 12:36] = 1
+    with pytest.raises(ModelFileError, match=r"shape network \(net_G\).*non-finite") as err:
+        rec.reconstruct(rgb, checkpoints[0], None, resolution=16, device="cpu", mask=mask)
+    assert not isinstance(err.value, NoPersonError)
+
+
+def test_non_finite_colour_network_blames_it(checkpoints, monkeypatch):
+    from inference.errors import ModelFileError
+    from inference.pifu import query
+    from inference.pifu import reconstruct as rec
+
+    monkeypatch.setattr(query, "colours_at", lambda *a, **k: np.full((len(a[3]), 3), np.nan, np.float32))
+    rgb = np.zeros((64, 48, 3), np.uint8)
+    mask = np.zeros((64, 48), np.float32)
+    mask[8:56, 12:36] = 1
+    with pytest.raises(ModelFileError, match=r"colour network \(net_C\)"):
+        rec.reconstruct(rgb, checkpoints[0], checkpoints[1], resolution=16, device="cpu", mask=mask)
+
+
+def test_resolution_is_bounded_before_any_work(tmp_path, capsys):
+    """--resolution 3000 ran for over 300 s; it is refused by the argument parser, with one line and exit 2."""
+    from inference import cli
+    from inference.pifu.cli import MAX_RESOLUTION
+
+    for value in ("3000", str(MAX_RESOLUTION + 1), "15", "nan"):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["pifu", "photo.jpg", "--net-g", str(tmp_path / "net_G"), "--out", str(tmp_path / "m.ply"),
+                      "--resolution", value])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "--resolution" in err, err
+
+
+def test_api_refuses_a_resolution_out_of_bounds_before_loading_anything(tmp_path):
+    from inference.errors import BadInputError
+    from inference.pifu.reconstruct import MAX_RESOLUTION, reconstruct
+
+    with pytest.raises(BadInputError, match=str(MAX_RESOLUTION)):
+        reconstruct(np.zeros((8, 8, 3), np.uint8), tmp_path / "net_G", resolution=3000)
