@@ -7,7 +7,8 @@ INPUT: files, folders (their files, sorted) and globs. Photos and videos are tol
 Every input is independent: a failure is recorded and the others go on. Every output is written under a
 temporary name and renamed; DIR/summary.json is rewritten atomically after each input, so an interrupted run
 keeps what it did. A rerun skips inputs whose outputs all exist, unless --overwrite.
-Exit codes: 0 all succeeded (or were skipped), 1 some failed, 2 usage error, 130 interrupted.
+Exit codes: 0 all succeeded (or were skipped), 1 some failed, 2 usage error, 130 interrupted (143: SIGTERM, Ray).
+--engine ray [--address ADDR]: one Ray task per input instead of local processes (scripts/batch_ray.py).
 """
 
 from __future__ import annotations
@@ -346,7 +347,11 @@ def parse_args(argv):
     parser.add_argument("--body", default="open", help="open (default) or the path of an SMPL .pkl/.npz file")
     parser.add_argument("--checkpoint", help="an HMR (SPIN) checkpoint; without it, fitting alone")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (default 1); with --engine ray, tasks in flight")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local processes (default) or one Ray task per input (scripts/batch_ray.py)")
+    parser.add_argument("--address", help="with --engine ray: a running Ray cluster (default: start a local one)")
     parser.add_argument("--overwrite", action="store_true", help="redo inputs whose outputs exist")
     parser.add_argument("--pifu", action="store_true", help="also reconstruct a clothed mesh (needs --net-g/--net-c)")
     parser.add_argument("--net-g", help="PIFu's net_G checkpoint (with --pifu)")
@@ -364,6 +369,8 @@ def parse_args(argv):
     args.formats = list(dict.fromkeys(formats))
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.address and args.engine != "ray":
+        parser.error("--address needs --engine ray")
     if args.pifu and not (args.net_g and args.net_c):
         parser.error("--pifu needs --net-g NET_G and --net-c NET_C (PIFu's released checkpoints)")
     return args
@@ -412,9 +419,15 @@ def main(argv=None) -> int:
         bar.set_postfix_str(f"{Path(rec['input']).name}: {rec['status']}")
         bar.update(1)
 
-    interrupted = False
+    interrupted, signum = False, None
     try:
-        if args.workers == 1:
+        if args.engine == "ray":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from batch_ray import run_ray
+
+            signum = run_ray(jobs, args, opts, on_record)  # the signal that stopped it, or None
+            interrupted = signum is not None
+        elif args.workers == 1:
             for path, stem in jobs:
                 on_record(process_one(path, stem, opts))
         else:
@@ -427,7 +440,7 @@ def main(argv=None) -> int:
     print(f"{len(records)} of {len(jobs)} inputs done: {len(records) - failed} ok or skipped, {failed} failed; "
           f"summary: {summary}", file=sys.stderr)
     if interrupted:
-        return 130
+        return 128 + (signum or 2)  # 130 Ctrl-C, 143 SIGTERM
     return 1 if failed else 0
 
 
