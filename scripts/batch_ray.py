@@ -97,12 +97,13 @@ def _failure(path, error: str) -> dict:
 
 
 def _record(ref, path) -> dict:
-    """The finished task's record; a task that raised (its worker died every time, or a bug) → a failed one."""
+    """The finished task's record, naming the input as the user gave it (the task got its absolute path); a task
+    that raised (its worker died every time, or a bug) → a failed record."""
     import ray
     from ray import exceptions as rx
 
     try:
-        return ray.get(ref)
+        return dict(ray.get(ref), input=str(path))
     except (rx.WorkerCrashedError, rx.NodeDiedError, rx.OutOfMemoryError) as exc:
         return _failure(path, f"the Ray worker processing this input died {MAX_RETRIES + 1} times "
                               f"({type(exc).__name__}); see the Ray logs of that node")
@@ -168,12 +169,14 @@ def run_ray(jobs, args, opts, on_record) -> int | None:
             raise SystemExit(2)
         task = ray.remote(num_cpus=1, num_gpus=1 if want_gpu else 0, max_retries=MAX_RETRIES,
                           retry_exceptions=False, max_calls=0)(run_input)
+        # Absolute paths: a worker on another node does not share the driver's working folder.
+        opts = dict(opts, out=os.path.abspath(opts["out"]))
         queue, in_flight = list(jobs), {}
         with _Stop() as stop:
             while (queue or in_flight) and stop.signum is None:
                 while queue and len(in_flight) < args.workers:
                     path, stem = queue.pop(0)
-                    in_flight[task.remote(str(path), stem, opts)] = path
+                    in_flight[task.remote(os.path.abspath(path), stem, opts)] = path
                 done, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
                 for ref in done:
                     on_record(_record(ref, in_flight.pop(ref)))

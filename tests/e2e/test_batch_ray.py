@@ -1,5 +1,5 @@
 """The batch on a local Ray cluster (`scripts/batch.py --engine ray`): retries after a killed worker, poisoned
-inputs failing alone, models loaded once per worker, resume, and SIGTERM.
+inputs failing alone, models loaded once per worker, resume, SIGTERM and SIGINT.
 
 One batch run (a Ray start costs seconds here) is shared by most tests. Worker pids and holds come from
 scripts/batch_ray.py's test hooks ($BODYRIG_BATCH_TEST_HOOKS), so the kill lands mid-task every time.
@@ -27,13 +27,13 @@ import batch_ray  # noqa: E402
 ARGS = ["--format", "json", "--body", "tiny", "--engine", "ray", "--workers", "2"]
 
 
-def _start(inputs, out, hooks=None):
+def _start(inputs, out, hooks=None, cwd=REPO):
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     env.pop(batch_ray.TEST_HOOKS_ENV, None)
     if hooks is not None:
         env[batch_ray.TEST_HOOKS_ENV] = str(hooks)
     return subprocess.Popen([sys.executable, str(BATCH), str(inputs), "--out", str(out), *ARGS], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
 
 
 def _wait_for(path: Path, proc, timeout=180.0) -> None:
@@ -121,11 +121,15 @@ def test_models_loaded_once_per_worker(first_run):
 
 
 def test_rerun_skips_complete_inputs(first_run, inputs):
+    """Rerun with paths relative to another folder: tasks get absolute paths, records keep the given ones."""
     out = first_run["out"]
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix == ".json" and p.stem != "summary"}
-    proc = _start(inputs, out)  # no hooks: crash.jpg is an ordinary photo now
+    base = out.parent
+    proc = _start(inputs.relative_to(base), out.relative_to(base), cwd=base)  # no hooks: crash.jpg is a photo now
     _, stderr = proc.communicate(timeout=600)
     recs, _ = _summary(out)
+    assert recs["a.jpg"]["input"] == str(inputs.relative_to(base) / "a.jpg")
+    assert recs["crash.jpg"]["outputs"] == [str(out / "crash.json")]
     for name in ("a.jpg", "b.jpg", "c.jpg", "victim.jpg"):
         assert recs[name]["status"] == "skipped", recs[name]
     assert recs["crash.jpg"]["status"] == "ok" and recs["notes.jpg"]["status"] == "failed"
@@ -133,7 +137,8 @@ def test_rerun_skips_complete_inputs(first_run, inputs):
     assert {n: (out / n).stat().st_mtime_ns for n in before} == before  # skipped outputs were not rewritten
 
 
-def test_sigterm_cancels_the_queue_and_records_what_finished(tmp_path):
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_cancels_the_queue_and_records_what_finished(tmp_path, signum, code):
     """a.jpg finishes; b and c hold their workers (c starts only after a's record is written); d is queued."""
     inputs, out, hooks = tmp_path / "in", tmp_path / "out", tmp_path / "hooks"
     inputs.mkdir(), hooks.mkdir()
@@ -143,9 +148,9 @@ def test_sigterm_cancels_the_queue_and_records_what_finished(tmp_path):
     (hooks / "c.hold").touch()
     proc = _start(inputs, out, hooks)
     _wait_for(hooks / "c.pid", proc)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 143, stderr[-3000:]
+    assert proc.returncode == code, stderr[-3000:]
     recs, totals = _summary(out)
     assert totals["interrupted"] is True
     assert {k: r["status"] for k, r in recs.items()} == {"a.jpg": "ok"}
