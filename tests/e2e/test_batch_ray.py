@@ -172,3 +172,16 @@ def test_address_needs_the_ray_engine(tmp_path):
     proc = subprocess.run([sys.executable, str(BATCH), str(REPO / "data" / "sample_photo.jpg"), "--out",
                            str(tmp_path), "--address", "127.0.0.1:6379"], capture_output=True, text=True)
     assert proc.returncode == 2 and "--address needs --engine ray" in proc.stderr
+
+
+def test_cuda_on_a_cluster_without_gpus_is_a_usage_error(tmp_path):
+    """--device cuda asks each task for a GPU; on a cluster with none the tasks could never start: say so."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the local cluster has one")
+    proc = subprocess.run([sys.executable, str(BATCH), str(REPO / "data" / "sample_photo.jpg"), "--out",
+                           str(tmp_path), "--engine", "ray", "--device", "cuda"], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, RAY_USAGE_STATS_ENABLED="0"))
+    assert proc.returncode == 2 and "the Ray cluster has no GPU" in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "summary.json").exists()
