@@ -105,8 +105,8 @@ def _record(ref, path) -> dict:
     try:
         return dict(ray.get(ref), input=str(path))
     except (rx.WorkerCrashedError, rx.NodeDiedError, rx.OutOfMemoryError) as exc:
-        return _failure(path, f"the Ray worker processing this input died {MAX_RETRIES + 1} times "
-                              f"({type(exc).__name__}); see the Ray logs of that node")
+        return _failure(path, f"the Ray worker processing this input kept dying ({type(exc).__name__}; Ray "
+                              f"retried it {MAX_RETRIES} times): see the Ray logs of that node")
     except rx.TaskCancelledError:
         return _failure(path, "cancelled")
     except rx.RayError as exc:

@@ -100,7 +100,7 @@ def test_poisoned_inputs_fail_alone(first_run):
     recs, hooks = first_run["recs"], first_run["hooks"]
     crash = recs["crash.jpg"]
     assert crash["status"] == "failed"
-    assert f"died {batch_ray.MAX_RETRIES + 1} times" in crash["error"]
+    assert f"kept dying (WorkerCrashedError; Ray retried it {batch_ray.MAX_RETRIES} times)" in crash["error"]
     assert len(_pids(hooks / "crash.pid")) == batch_ray.MAX_RETRIES + 1  # Ray retried it, then gave up
     assert recs["notes.jpg"]["status"] == "failed" and "neither a photo" in recs["notes.jpg"]["error"]
     assert first_run["totals"]["ok"] == 4 and first_run["totals"]["failed"] == 2
