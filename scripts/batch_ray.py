@@ -53,13 +53,15 @@ def _test_hooks(stem: str) -> None:
     if not hooks:
         return
     d = Path(hooks)
+    hold = d / f"{stem}.hold"
+    held = hold.exists()
+    if held:  # before the pid is written: a kill right after it must not leave the retry holding too
+        hold.rename(d / f"{stem}.held")
     with open(d / f"{stem}.pid", "a") as fh:
         fh.write(f"{os.getpid()}\n")
     if (d / f"{stem}.crash").exists():
         os.kill(os.getpid(), signal.SIGKILL)
-    hold = d / f"{stem}.hold"
-    if hold.exists():
-        hold.rename(d / f"{stem}.held")
+    if held:
         deadline = time.monotonic() + 120  # never hang a test run: go on if nobody kills us
         while time.monotonic() < deadline:
             time.sleep(0.05)

@@ -37,8 +37,9 @@ def _start(inputs, out, hooks=None, cwd=REPO):
 
 
 def _wait_for(path: Path, proc, timeout=180.0) -> None:
+    """Until the task's hook has written its pid line (complete, with its newline)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not (path.exists() and path.read_text().endswith("\n")):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             out, err = proc.communicate()
