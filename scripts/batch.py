@@ -13,6 +13,7 @@ removes temporaries a killed run left in DIR. Only one batch may write into DIR 
 Exit codes: 0 all succeeded (or were skipped), 1 some failed, 2 usage error, 3 DIR/summary.json could not be
 written (e.g. disk full: free space and rerun), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); on 130/143
 workers are stopped and the summary says "interrupted".
+--engine ray [--address ADDR]: one Ray task per input instead of local processes (scripts/batch_ray.py).
 """
 
 from __future__ import annotations
@@ -527,7 +528,11 @@ def parse_args(argv):
     parser.add_argument("--body", default="open", help="open (default) or the path of an SMPL .pkl/.npz file")
     parser.add_argument("--checkpoint", help="an HMR (SPIN) checkpoint; without it, fitting alone")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (default 1); with --engine ray, tasks in flight")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local processes (default) or one Ray task per input (scripts/batch_ray.py)")
+    parser.add_argument("--address", help="with --engine ray: a running Ray cluster (default: start a local one)")
     parser.add_argument("--overwrite", action="store_true", help="redo inputs whose outputs exist")
     parser.add_argument("--pifu", action="store_true", help="also reconstruct a clothed mesh (needs --net-g/--net-c)")
     parser.add_argument("--net-g", help="PIFu's net_G checkpoint (with --pifu)")
@@ -545,6 +550,8 @@ def parse_args(argv):
     args.formats = list(dict.fromkeys(formats))
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.address and args.engine != "ray":
+        parser.error("--address needs --engine ray")
     if args.pifu and not (args.net_g and args.net_c):
         parser.error("--pifu needs --net-g NET_G and --net-c NET_C (PIFu's released checkpoints)")
     return args
@@ -629,7 +636,17 @@ def main(argv=None) -> int:
             bar.set_postfix_str(f"{Path(rec['input']).name}: {rec['status']}")
             bar.update(1)
 
-        if args.workers == 1:
+        if args.engine == "ray":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from batch_ray import run_ray
+
+            # Ray calls must not be interrupted by a raising handler: the engine polls its own flag while it
+            # runs and returns the signal that stopped it (queued tasks cancelled, finished ones recorded).
+            signum = run_ray(jobs, args, opts, on_record)
+            if signum is not None:
+                signals.signum = signum
+                raise Stop(signum)
+        elif args.workers == 1:
             for path, stem in jobs:
                 signals.check()
                 on_record(process_one(path, stem, opts))
