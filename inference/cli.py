@@ -69,31 +69,8 @@ def write_output(path, what: str = "--out", hold_signals: bool = True):
             yield
         except OSError as exc:
             why = exc.strerror or str(exc)
-            drop_failed_writer(exc)
             raise BadInputError(f"could not write {path}: {why}; nothing was written there - "
                                 f"free some space or choose another {what}") from None
-
-
-def drop_failed_writer(exc: BaseException) -> None:
-    """Free what a failed writer left half-built, now and quietly. np.savez's ZipFile is not closed when a write
-    fails; kept alive by the traceback, it is finalised at exit, on a closed file, and Python prints that
-    error's traceback under our one-line message."""
-    import traceback
-
-    hook = sys.unraisablehook
-    sys.unraisablehook = lambda unraisable: None
-    try:
-        seen = set()
-        while exc is not None and id(exc) not in seen:  # the error and those it happened during
-            seen.add(id(exc))
-            traceback.clear_frames(exc.__traceback__)
-            exc.__traceback__ = None
-            exc = exc.__context__ or exc.__cause__
-        import gc
-
-        gc.collect()
-    finally:
-        sys.unraisablehook = hook
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -111,7 +111,7 @@ def _metadata(motion: MotionFit) -> dict:
 
 
 def _save_npz(motion: MotionFit, path) -> None:
-    from .fileio import atomic_path
+    from .fileio import atomic_write_npz
 
     arrays = {
         "poses": motion.pose.reshape(motion.num_frames, -1).astype(np.float64),
@@ -124,8 +124,7 @@ def _save_npz(motion: MotionFit, path) -> None:
         "body_model": np.array(motion.body_model),
         "bodyrig_metadata": np.array(json.dumps(_metadata(motion))),
     }
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file object: numpy adds no second ".npz"
-        np.savez_compressed(f, **arrays)
+    atomic_write_npz(path, arrays)
 
 
 def _text(value, name: str = "", key: str = "") -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, atomic_write_npz
 from ..limits import MAX_MODEL_ELEMENTS, MAX_MODEL_FILE_BYTES, check_finite, check_pickle_size, npz_members
 from .model import BodyModelData
 from .skeleton import NUM_JOINTS
@@ -395,12 +395,11 @@ def save_body_model(data: BodyModelData, path) -> Path:
     if suffix not in (".npz", ".pkl"):
         raise ModelFileError(f"cannot write {path.name}: a body model is saved as .npz or .pkl")
     arrays = _to_arrays(data)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            if suffix == ".npz":
-                np.savez_compressed(fh, **arrays)  # posedirs are often all zero: tens of MB → a few
-            else:
-                arrays.pop("metadata_json", None)
-                arrays["name"], arrays["gender"] = data.name, data.gender  # plain str: what smplx expects
-                pickle.dump(arrays, fh, protocol=4)
+    if suffix == ".npz":
+        atomic_write_npz(path, arrays)  # compressed: posedirs are often all zero, tens of MB → a few
+        return path
+    arrays.pop("metadata_json", None)
+    arrays["name"], arrays["gender"] = data.name, data.gender  # plain str: what smplx expects
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(arrays, fh, protocol=4)
     return path

@@ -301,7 +301,7 @@ def test_full_disk_after_the_fit_is_one_line_and_leaves_no_file(tmp_path):
         hostile_media.fill_up(full / "filler")  # no free block left; an empty file still fits (inodes)
         res = video_cli(CLIP, "--out", full / "motion.npz", "--end", "0.2", "--body", "tiny", "--device", "cpu",
                         "--no-progress")
-        _one_line_exit_2(res, "could not write", "No space left")
+        _one_line_exit_2(res, "write", "No space left")
         assert sorted(p.name for p in full.iterdir()) == ["filler"]
 
 
