@@ -62,9 +62,9 @@ def write_output(path, what: str = "--out", hold_signals: bool = True):
     system, ...) becomes one line, exit 2. The writers are atomic (inference.fileio.atomic_path), so a failed
     write leaves nothing under the final name."""
     from .errors import BadInputError
-    from .interrupts import writing
+    from .interrupts import held
 
-    with writing() if hold_signals else contextlib.nullcontext():
+    with held() if hold_signals else contextlib.nullcontext():
         try:
             yield
         except OSError as exc:

@@ -68,64 +68,6 @@ EXIT_SUMMARY_UNWRITABLE = 3
 WORKER_STOP_SECONDS = 10.0  # a worker asked to stop gets this long before it is killed
 
 
-class Stop(BaseException):
-    """Raised in the main thread by SIGINT/SIGTERM: unwinds the work (temporaries are removed on the way)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-class StopSignals:
-    """SIGINT and SIGTERM stop the batch: the first raises Stop in the main thread; any later one is only
-    counted, so that stopping the workers and writing the summary cannot be interrupted themselves.
-
-    Python drops an exception raised where it cannot propagate (an import lock's callback, a __del__): such a
-    Stop is not printed, and `check()` raises it again at the next safe point (between inputs, while waiting).
-    """
-
-    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
-        self.signum = None
-        self._raised = False
-        # only the main thread may set handlers; main() run from another thread leaves signals to its caller
-        self.installed = threading.current_thread() is threading.main_thread()
-        if not self.installed:
-            return
-        for sig in signals:
-            signal.signal(sig, self._handle)
-        default_hook = sys.unraisablehook
-
-        def hook(unraisable):
-            if not isinstance(unraisable.exc_value, Stop):
-                default_hook(unraisable)
-
-        sys.unraisablehook = hook
-
-    def _handle(self, signum, frame):
-        if self.signum is None:
-            self.signum = signum
-            raise Stop(signum)
-
-    def check(self) -> None:
-        """Raise the Stop of a signal that was swallowed where it arrived (once)."""
-        if self.signum and not self._raised:
-            self._raised = True
-            raise Stop(self.signum)
-
-    def hold(self) -> None:
-        """From now on signals are ignored (the work is over; what is left is writing the summary and exiting):
-        ignored rather than handled, because Python's shutdown puts handled signals back to their default,
-        which would let a late second Ctrl-C kill the process after the summary with no exit code of ours."""
-        if self.signum is None:
-            self.signum = 0
-        for sig in (signal.SIGINT, signal.SIGTERM) if self.installed else ():
-            signal.signal(sig, signal.SIG_IGN)
-
-    @property
-    def exit_code(self) -> int | None:
-        return 128 + self.signum if self.signum else None
-
-
 # ----------------------------------------------------------------------------------------------- inputs
 def sniff_kind(path: Path) -> str:
     """'photo' | 'video' | 'unknown' from the file's first bytes (the extension is not trusted)."""
@@ -438,7 +380,7 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
 
     A worker that dies (killed, crashed) fails only the input it was doing - the first of its shard not yet
     reported - whose temporaries are removed, and a replacement worker does the rest of its shard.
-    A Stop (SIGINT/SIGTERM) raised in the main thread while waiting (or by `check_stop()`) stops every worker
+    An Interrupted (SIGINT/SIGTERM) raised in the main thread while waiting (or by `check_stop()`) stops every worker
     (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates. Workers run in their own session, so a
     terminal's Ctrl-C reaches only this process. The shard folder is removed on every path. Returns False (kept
     for callers that read it as 'interrupted').
@@ -495,7 +437,7 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
             t.start()
         while any(t.is_alive() for t in threads):
             for t in threads:
-                t.join(0.2)  # short waits: a signal's Stop is raised here promptly
+                t.join(0.2)  # short waits: a signal's Interrupted is raised here promptly
             if check_stop is not None:
                 check_stop()
     finally:
@@ -587,8 +529,7 @@ def main(argv=None) -> int:
         args = parse_args(_script_argv() if argv is None else argv)
     except SystemExit as exc:  # argparse's usage errors exit 2 already; keep that code
         return int(exc.code or 0)
-    from inference.errors import BodyRigError
-    from inference.fileio import remove_stale_temporaries
+    from inference.interrupts import stop_signals
     from inference.pipeline import Settings
 
     settings = Settings(body=None if args.body == "open" else args.body, checkpoint=args.checkpoint,
@@ -599,7 +540,15 @@ def main(argv=None) -> int:
     if args.worker_shard:
         return run_worker(args, opts)
 
-    signals = StopSignals()
+    with stop_signals():  # the first SIGINT/SIGTERM raises Interrupted in the main thread (inference.interrupts)
+        return _run_batch(args, opts)
+
+
+def _run_batch(args, opts) -> int:
+    from inference.errors import BodyRigError
+    from inference.fileio import remove_stale_temporaries
+    from inference.interrupts import held, raise_pending, stop_exit_code
+
     try:
         inputs = expand_inputs(args.inputs, out_dir=args.out)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -607,8 +556,8 @@ def main(argv=None) -> int:
         return int(exc.code)
     except OSError as exc:
         return _usage_error(f"cannot create the output folder {args.out}: {exc.strerror or exc}")
-    except Stop:
-        return signals.exit_code
+    except KeyboardInterrupt:
+        return stop_exit_code() or 130
     started = time.perf_counter()
     records, warned, bar = [], [], None
     interrupted = False
@@ -640,37 +589,34 @@ def main(argv=None) -> int:
             sys.path.insert(0, str(Path(__file__).resolve().parent))
             from batch_ray import run_ray
 
-            # Ray calls must not be interrupted by a raising handler: the engine polls its own flag while it
-            # runs and returns the signal that stopped it (queued tasks cancelled, finished ones recorded).
-            signum = run_ray(jobs, args, opts, on_record)
-            if signum is not None:
-                signals.signum = signum
-                raise Stop(signum)
+            # Ray calls must not be interrupted by a raising handler: the engine holds signals and polls for
+            # one while it runs (queued tasks cancelled, finished ones recorded); the held one is raised here.
+            run_ray(jobs, args, opts, on_record)
+            raise_pending()
         elif args.workers == 1:
             for path, stem in jobs:
-                signals.check()
+                raise_pending()
                 on_record(process_one(path, stem, opts))
-            signals.check()
+            raise_pending()
         else:
-            run_workers(jobs, args, _child_args(args), on_record, check_stop=signals.check)
-    except Stop:
+            run_workers(jobs, args, _child_args(args), on_record, check_stop=raise_pending)
+    except KeyboardInterrupt:  # Interrupted, or a video's VideoInterrupted around it (--workers 1)
         interrupted = True
-    signals.hold()
-    if bar is not None:
-        bar.close()
-    try:
-        summary = write_summary(args.out, records, started, interrupted=interrupted, workers=args.workers)
-    except (BodyRigError, OSError) as exc:
-        print(f"batch.py: error: the summary could not be written: {exc} (exit {EXIT_SUMMARY_UNWRITABLE}; "
-              f"outputs verified so far are kept, a rerun skips them)", file=sys.stderr)
-        return EXIT_SUMMARY_UNWRITABLE
-    failed = sum(r["status"] == "failed" for r in records)
-    how = " (interrupted)" if interrupted else ""
-    print(f"{len(records)} of {len(inputs)} inputs done{how}: {len(records) - failed} ok or skipped, {failed} failed; "
-          f"summary: {summary}", file=sys.stderr)
-    if signals.exit_code:
-        return signals.exit_code
-    return 1 if failed else 0
+    with held():  # the work is over: its exit code is decided now, a signal from here on waits for the summary
+        code = (stop_exit_code() or 130) if interrupted else None
+        if bar is not None:
+            bar.close()
+        try:
+            summary = write_summary(args.out, records, started, interrupted=interrupted, workers=args.workers)
+        except (BodyRigError, OSError) as exc:
+            print(f"batch.py: error: the summary could not be written: {exc} (exit {EXIT_SUMMARY_UNWRITABLE}; "
+                  f"outputs verified so far are kept, a rerun skips them)", file=sys.stderr)
+            return EXIT_SUMMARY_UNWRITABLE
+        failed = sum(r["status"] == "failed" for r in records)
+        how = " (interrupted)" if interrupted else ""
+        print(f"{len(records)} of {len(inputs)} inputs done{how}: {len(records) - failed} ok or skipped, "
+              f"{failed} failed; summary: {summary}", file=sys.stderr)
+    return code or (1 if failed else 0)
 
 
 def _child_args(args) -> list[str]:

@@ -115,26 +115,6 @@ def _record(ref, path) -> dict:
         return _failure(path, f"internal error: {str(exc).strip().splitlines()[-1]}")
 
 
-class _Stop:
-    """SIGINT/SIGTERM set `signum`; the ray.wait loop polls it (a handler raising mid-Ray-call is unsafe)."""
-
-    def __init__(self):
-        self.signum = None
-        self._old = {}
-
-    def __enter__(self):
-        for s in (signal.SIGINT, signal.SIGTERM):
-            self._old[s] = signal.signal(s, self._set)
-        return self
-
-    def _set(self, signum, frame):
-        self.signum = signum
-
-    def __exit__(self, *exc):
-        for s, handler in self._old.items():
-            signal.signal(s, handler)
-
-
 def _connect(address, workers: int) -> None:
     import logging
 
@@ -154,12 +134,15 @@ def _connect(address, workers: int) -> None:
         raise SystemExit(2) from None
 
 
-def run_ray(jobs, args, opts, on_record) -> int | None:
+def run_ray(jobs, args, opts, on_record) -> bool:
     """Run every (path, stem) job as a Ray task, calling on_record(record) as each finishes (in finishing
-    order). Returns None when all are done, or the signal (SIGINT/SIGTERM) that stopped it: queued tasks are
-    cancelled and finished ones recorded."""
+    order). Returns False when all are done, True when a stop signal ended it: queued tasks are cancelled and
+    finished ones recorded. Signals are held while Ray is driven (a handler raising mid-Ray-call is unsafe): the
+    caller's raise_pending() (inference.interrupts) raises the one that came."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home from farms or tests
     import ray
+
+    from inference.interrupts import held, stop_requested
 
     _connect(args.address, args.workers)
     try:
@@ -174,16 +157,16 @@ def run_ray(jobs, args, opts, on_record) -> int | None:
         # Absolute paths: a worker on another node does not share the driver's working folder.
         opts = dict(opts, out=os.path.abspath(opts["out"]))
         queue, in_flight = list(jobs), {}
-        with _Stop() as stop:
-            while (queue or in_flight) and stop.signum is None:
+        with held():  # also puts the stop handlers back over ray.init's own SIGTERM handler for the loop
+            while (queue or in_flight) and not stop_requested():
                 while queue and len(in_flight) < args.workers:
                     path, stem = queue.pop(0)
                     in_flight[task.remote(os.path.abspath(path), stem, opts)] = path
                 done, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
                 for ref in done:
                     on_record(_record(ref, in_flight.pop(ref)))
-            if stop.signum is None:
-                return None
+            if not stop_requested():
+                return False
             # Stopped: cancel what is queued or running (outputs are renamed into place, so nothing is torn),
             # and record what finished meanwhile.
             for ref in in_flight:
@@ -193,6 +176,6 @@ def run_ray(jobs, args, opts, on_record) -> int | None:
                 rec = _record(ref, in_flight[ref])
                 if rec["error"] != "cancelled":
                     on_record(rec)
-            return stop.signum
+            return True
     finally:
         ray.shutdown()  # stops the local cluster this run started; only disconnects from an --address one

@@ -235,3 +235,37 @@ def test_signals_stop_the_workers_and_write_the_summary(tmp_path, workers, sig, 
     assert not [pid for pid in seen if alive(pid)]  # workers stopped
     assert list((tmp_path / "tmpdir").iterdir()) == []  # no shard folder left
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_video_stopped_in_the_batch_process_still_exits_with_the_signal(tmp_path, monkeypatch):
+    """--workers 1 fits videos in the batch's own process: the signal's Interrupted reaches fit_video, which keeps
+    the fitted frames and raises its own VideoInterrupted; the batch must still stop as for any signal (143, the
+    summary says interrupted, no traceback) rather than die of the video's exception."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import batch
+
+    from inference.video import VideoInterrupted
+
+    calls = []
+
+    def fit_stopped_by_sigterm(path, stem, opts):  # what fit_video does with a KeyboardInterrupt mid-fit
+        calls.append(path)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs at the next bytecode boundary
+                pass
+        except KeyboardInterrupt:
+            raise VideoInterrupted(None, 0) from None
+        raise AssertionError("the signal did not reach the fit")
+
+    monkeypatch.setattr(batch, "process_one", fit_stopped_by_sigterm)
+    folder, out = _photos(tmp_path / "in", "a.jpg", "b.jpg"), tmp_path / "out"
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = batch.main([str(folder), "--out", str(out), "--format", "json", "--workers", "1"])
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+    assert code == 143 and len(calls) == 1
+    recs, totals = _summary(out)
+    assert totals["interrupted"] is True and recs == {}
