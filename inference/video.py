@@ -395,6 +395,10 @@ def run(args) -> int:
     with write_output(out):
         save_motion(motion, out)
     d, f = int(motion.detected.sum()), int(motion.filled.sum())
-    print(f"wrote {out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled)",
+    meta = motion.metadata
+    unseen = f", {meta.get('long_gaps', 0)} unseen and interpolated" if meta.get("long_gaps") else ""
+    cut = int(meta.get("unseen_before", 0)) + int(meta.get("unseen_after", 0))
+    cut = f"; {cut} frames without the person before or after them left out" if cut else ""
+    print(f"wrote {out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled{unseen}){cut}",
           file=sys.stderr)
     return 0

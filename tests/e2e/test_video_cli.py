@@ -373,6 +373,7 @@ def test_person_lost_for_longer_than_a_chunk_and_for_good_keeps_the_frames_seen(
     out = tmp_path / "gaps.npz"
     res = video_cli(clip, "--out", out, "--body", "tiny", "--device", "cpu", "--no-progress")
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert re.search(r"83 frames .*, 6[0-9] unseen and interpolated\); 7 frames without the person", res.stderr)
     m = load_motion(out)
     assert m.num_frames == 83 and m.metadata["start_time"] == pytest.approx(3 / 30)
     assert m.metadata["unseen_before"] == 3 and m.metadata["unseen_after"] == 4
