@@ -3,7 +3,10 @@
 Frames (see inference/results.py for the BodyFit/MotionFit fields that use them):
 - body / world frame: SMPL's, Y up, a person at rest faces +Z, metres.
 - camera frame: OpenCV's, x right, y down, z forward, metres; world = CAMERA_TO_WORLD · camera = R_x(π).
-- AMASS files: Z up; Y-up world = Z_UP_TO_Y_UP · AMASS.
+- AMASS files: Z up (floor = the XY plane; `trans` and the root orientation `poses[:, :3]` in that frame);
+  Y-up world = Z_UP_TO_Y_UP · AMASS, AMASS = Y_UP_TO_Z_UP · world (+90° about X). BodyRig's motion .npz (AMASS's
+  keys) is written in this frame (inference.motion_io), as AMASS tools and the SMPL-X Blender add-on read it.
+- `.smpl` files (Meshcapade's smplcodec): Y up like the world frame (their bodies live in glTF scenes, .mcs).
 - Blender: Z up. The rig is built in the body frame and turned once, at object level, by BODY_TO_BLENDER_EULER
   (+90° about X), so body (x, y, z) is Blender (x, -z, y); the photo camera gets the same turn and looks along +Y.
 Frame rates: floats everywhere (29.97 stays 29.97); `fps_rational` is the one rule for writing them as p/q.
@@ -19,6 +22,7 @@ import numpy as np
 
 CAMERA_TO_WORLD = np.diag([1.0, -1.0, -1.0])  # R_x(π)
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # R_x(-90°)
+Y_UP_TO_Z_UP = Z_UP_TO_Y_UP.T  # R_x(+90°): the world's +Y (up) becomes AMASS's +Z
 BODY_TO_BLENDER_EULER = (math.pi / 2, 0.0, 0.0)  # XYZ Euler, the object-level turn of rigs and photo cameras
 BODY_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # R_x(+90°)
 NTSC_RATES = (24, 30, 48, 60, 120, 240)  # n·1000/1001 rates that containers round (AVI stores 29.97)

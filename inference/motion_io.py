@@ -9,8 +9,16 @@ Our `.npz` (AMASS's key names, so AMASS tools read it):
     gender str                "neutral" | "male" | "female"
     mocap_framerate float64   frames per second (29.97 stays 29.97)
     detected [T] bool, filled [T] bool, body_model str     (ours)
-    bodyrig_metadata str      JSON: units, frame, format version, and MotionFit.metadata
-Our files are in the WORLD frame of inference.results (Y up); the metadata says so.
+    bodyrig_metadata str      JSON: units, frame, up axis, rest pelvis, format version, and MotionFit.metadata
+Our files are in AMASS's own frame (format version 2): Z up, the floor the XY plane, `poses[:, :3]` (root
+orientation) and `trans` in that frame, so AMASS tools and the SMPL-X Blender add-on show the body standing.
+Saving turns the Y-up world motion by Y_UP_TO_Z_UP (inference.conventions); an exact turn needs the shaped
+body's rest pelvis (see below), taken from metadata["rest_pelvis"] (set by the video fit and the Blender
+export), else from the motion's body (`body_model`: open, tiny or a model file; the open body when that cannot
+be loaded, noted in the metadata), and stored in the metadata as "rest_pelvis". The metadata's "up_axis" says
+which frame a file of ours is in: "z" (these files; read back into the world frame with the stored rest
+pelvis), "y" or absent (files written before version 2, in the Y-up world frame: read as they are). A motion
+still in AMASS's frame (metadata["frame"] == "amass_z_up", not yet turned) is written as it is.
 
 Reading is tolerant of real AMASS files:
 - `poses` [T,156] (SMPL-H: 52 joints = 22 body + 2 x 15 finger joints) or [T,165] (SMPL-X: 22 body + jaw + 2
@@ -30,7 +38,8 @@ Every unusable file is one BadInputError naming the file.
 
 `.smpl` (smplcodec): a flat npz of float32/int32 written and read by the `smplcodec` package. It holds pose,
 translation, betas, gender, frame rate and count only (Meshcapade's reader rejects extra keys), so `detected`,
-`filled` and `body_model` are not kept. Its frame is taken to be Y up like ours. float32 frame rates are read
+`filled` and `body_model` are not kept. It is written and read Y up, as the world frame: smplcodec converts no
+axes (its AMASS reader copies Z-up `trans` as it is) and its bodies live in glTF scenes (.mcs), which are Y up. float32 frame rates are read
 back at float32's shortest decimal (29.97 → 29.97).
 """
 
@@ -42,12 +51,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .conventions import Z_UP_TO_Y_UP  # AMASS's Z-up mocap frame → our Y-up world frame (re-exported)
-from .errors import BadInputError
+from .conventions import Y_UP_TO_Z_UP, Z_UP_TO_Y_UP  # AMASS's Z-up mocap frame ↔ our Y-up world frame
+from .errors import BadInputError, ModelFileError
 from .limits import MAX_ANGLE_RAD, MAX_TRANSLATION_M, check_finite, check_fps, check_frames, npz_members
 from .results import MotionFit
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: written Z up (AMASS's frame); 1: Y up (the world frame)
 SUFFIXES = (".npz", ".smpl")
 _BODY_JOINTS = 22  # joints shared by SMPL, SMPL-H and SMPL-X (pelvis .. right_wrist)
 _GENDERS = ("neutral", "male", "female")
@@ -94,35 +103,71 @@ def amass_to_world(motion: MotionFit, rest_pelvis) -> MotionFit:
     from .results import reframe
 
     pose, transl = reframe(motion.pose, motion.transl, rest_pelvis, rotation=Z_UP_TO_Y_UP)
-    meta = dict(motion.metadata, frame="world")
+    meta = dict(motion.metadata, frame="world", rest_pelvis=np.asarray(rest_pelvis, dtype=np.float64).tolist())
     return MotionFit(pose=pose, transl=transl, betas=motion.betas, fps=motion.fps, detected=motion.detected,
                      filled=motion.filled, body_model=motion.body_model, gender=motion.gender, metadata=meta)
 
 
 # ---------------------------------------------------------------------------------------------------- .npz
 
+def stored_rest_pelvis(meta: dict):
+    """metadata["rest_pelvis"] as [3] float64, or None when absent or not three finite numbers."""
+    try:
+        value = np.asarray(meta.get("rest_pelvis"), dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return value if value.shape == (3,) and np.isfinite(value).all() and np.abs(value).max() < 10 else None
+
+
+def motion_rest_pelvis(motion: MotionFit) -> tuple[np.ndarray, str | None]:
+    """The shaped body's rest pelvis [3] for `motion` (body frame, metres) → (pelvis, note or None): the stored
+    one, else its body's (`body_model`) with its betas, else the open body's (the note says so)."""
+    stored = stored_rest_pelvis(motion.metadata)
+    if stored is not None:
+        return stored, None
+    from .body.load import load_body
+
+    note = None
+    try:
+        data = load_body(motion.body_model)
+    except ModelFileError:  # a body named by a file that is gone, or "smpl" from a .smpl file
+        data = load_body(None)
+        note = f"rest pelvis of the open body (the motion's body {motion.body_model!r} could not be loaded)"
+    return np.asarray(data.shaped(motion.betas[: data.num_betas])[1][0], dtype=np.float64), note
+
+
 def _metadata(motion: MotionFit) -> dict:
-    meta = {"units": "metres, radians; poses are SMPL axis-angles [T,24*3]", "frame": "world",
-            "frame_definition": "Y up, a body at rest faces +Z (SMPL's); see inference/results.py",
-            "format": "bodyrig-motion", "version": FORMAT_VERSION}
+    meta = {"units": "metres, radians; poses are SMPL axis-angles [T,24*3]",
+            "format": "bodyrig-motion"}
     meta.update(motion.metadata)
-    meta["frame"] = motion.metadata.get("frame", "world")
+    meta.update({"frame": "amass_z_up", "up_axis": "z", "version": FORMAT_VERSION,
+                 "frame_definition": "AMASS's: Z up, floor = the XY plane, poses[:, :3] and trans in that frame "
+                                     "(BodyRig's Y-up world turned +90 degrees about X)"})
     return meta
 
 
 def _save_npz(motion: MotionFit, path) -> None:
     from .fileio import atomic_write_npz
+    from .results import reframe
 
+    meta = _metadata(motion)
+    pose, transl = motion.pose, motion.transl
+    if motion.metadata.get("frame", "world") != "amass_z_up":  # the world frame (Y up): turn it to Z up
+        pelvis, note = motion_rest_pelvis(motion)
+        pose, transl = reframe(pose, transl, pelvis, rotation=Y_UP_TO_Z_UP)
+        meta["rest_pelvis"] = pelvis.tolist()
+        if note:
+            meta["notes"] = (list(meta["notes"]) if isinstance(meta.get("notes"), list) else []) + [note]
     arrays = {
-        "poses": motion.pose.reshape(motion.num_frames, -1).astype(np.float64),
-        "trans": motion.transl.astype(np.float64),
+        "poses": pose.reshape(motion.num_frames, -1).astype(np.float64),
+        "trans": transl.astype(np.float64),
         "betas": motion.betas.astype(np.float64),
         "gender": np.array(motion.gender),
         "mocap_framerate": np.array(float(motion.fps), dtype=np.float64),
         "detected": motion.detected.astype(bool),
         "filled": motion.filled.astype(bool),
         "body_model": np.array(motion.body_model),
-        "bodyrig_metadata": np.array(json.dumps(_metadata(motion))),
+        "bodyrig_metadata": np.array(json.dumps(meta)),
     }
     atomic_write_npz(path, arrays)
 
@@ -225,6 +270,14 @@ def _load_npz(path: Path) -> MotionFit:
             raise BadInputError(f"{name}: bodyrig_metadata is not valid JSON ({str(e)[:120]})") from None
         if not isinstance(meta, dict):
             raise BadInputError(f"{name}: bodyrig_metadata must be a JSON object, got {type(meta).__name__}")
+        up = meta.get("up_axis", "y")  # absent: a file from before version 2, in the Y-up world frame
+        if up not in ("y", "z"):
+            raise BadInputError(f"{name}: bodyrig_metadata's up_axis is {up!r}, expected \"z\" or \"y\"")
+        if up == "z":
+            meta["frame"] = "amass_z_up"  # turned below with the stored rest pelvis, or later by the caller
+        else:
+            meta["frame"] = "world"
+        meta.pop("up_axis", None)
     else:
         meta = {"frame": "amass_z_up", "source": "AMASS-style file"}
         if "surface_model_type" in d:
@@ -240,8 +293,12 @@ def _load_npz(path: Path) -> MotionFit:
                 raise BadInputError(f"{name}: {key} is {arr.dtype} of shape {arr.shape}, expected {t} booleans")
             flags[key] = arr.astype(bool)
     body_model = _text(d["body_model"], name, "body_model") if "body_model" in d else ("open" if ours else "smpl")
-    return MotionFit(pose=pose, transl=trans, betas=betas, fps=fps, detected=flags.get("detected"),
-                     filled=flags.get("filled"), body_model=body_model, gender=gender, metadata=meta)
+    motion = MotionFit(pose=pose, transl=trans, betas=betas, fps=fps, detected=flags.get("detected"),
+                       filled=flags.get("filled"), body_model=body_model, gender=gender, metadata=meta)
+    pelvis = stored_rest_pelvis(meta) if ours else None
+    if meta["frame"] == "amass_z_up" and pelvis is not None:  # ours, Z up: back to the world frame exactly
+        motion = amass_to_world(motion, pelvis)
+    return motion
 
 
 # ---------------------------------------------------------------------------------------------------- .smpl

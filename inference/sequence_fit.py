@@ -13,6 +13,8 @@ Energy of a chunk (the per-frame terms are inference.fit's; the temporal ones ar
   so chunks join without a step, and its fit warm-starts this one (betas and, for frames without a good
   initial guess, pose and translation).
 Frames not observed (short gaps being filled) have no data terms: the temporal terms carry them across.
+`plan_chunks` cuts a video's frames into chunks: each holds an observed frame; runs where the person is lost
+(before the first sighting, gaps longer than the filled ones) are skipped, never fitted.
 """
 
 from __future__ import annotations
@@ -56,6 +58,42 @@ def interp_known(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     flat = values.reshape(len(values), -1)
     out = np.stack([np.interp(t, t[known], flat[known, c]) for c in range(flat.shape[1])], 1)
     return out.reshape(values.shape)
+
+
+def plan_chunks(observed, done: int, chunk_size: int, max_gap: int, final: bool) -> list[tuple[int, int, bool]]:
+    """Which frames to fit next, in chunks: observed [T] bool (T frames recorded so far), `done` frames already
+    handled → [(a, b, fit)], consecutive from `done`.
+
+    fit=True: fit frames a..b-1 as one chunk; it always holds an observed frame (fit_chunk needs one), stretched
+    past `chunk_size` to the next observation when a short gap would leave it empty. fit=False: frames where the
+    person is lost, never fitted: those before the first observation, and each run of more than `max_gap`
+    unobserved frames between two observations (video.py interpolates these and marks them neither detected nor
+    filled). Nothing after the last observation is planned (its fate is unknown until more frames come, and a
+    person lost for good leaves it out); unless `final`, only whole chunks are planned.
+    """
+    observed = np.asarray(observed, bool)
+    hits = np.flatnonzero(observed)
+    plan = []
+    if not len(hits):
+        return plan
+    upto = hits[-1] + 1
+    d = int(done)
+    while d < upto:
+        if not observed[d]:
+            nxt = hits[np.searchsorted(hits, d)]
+            before = hits[hits < d]
+            if not len(before) or nxt - before[-1] - 1 > max_gap:  # lost: skip to where they are seen again
+                plan.append((d, int(nxt), False))
+                d = int(nxt)
+                continue
+        if not final and upto - d < chunk_size:
+            break
+        b = min(d + chunk_size, upto)
+        if not observed[d:b].any():  # a short gap longer than a chunk: reach its end
+            b = int(hits[np.searchsorted(hits, d)]) + 1
+        plan.append((d, b, True))
+        d = b
+    return plan
 
 
 def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=None, init_transl=None,

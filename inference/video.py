@@ -14,9 +14,14 @@ The camera is taken to be still and level (world = R_x(π) · camera); its focal
 diagonal (inference.fit.default_focal).
 
 Frames: missing frames (person not found) are `detected` False. Gaps of at most `max_gap` seconds between two
-detections are filled (`filled` True); longer gaps stay in the timeline (so time stays uniform) with the pose
-interpolated but neither detected nor filled; frames before the first and after the last detection are cut
-off, and metadata["start_time"] gives the first kept frame's time in the video.
+detections are filled (`filled` True: fitted with the temporal terms across them). A person lost for longer (a
+gap of any length, longer than a chunk too) is never fitted there (inference.sequence_fit.plan_chunks): those
+frames stay in the timeline (so time stays uniform) with the pose and path interpolated between the last frame
+before and the first after, neither detected nor filled, and the fit restarts afresh where the person is seen
+again. Frames before the first and after the last detection (a person found late, or lost for good) are cut
+off: metadata["start_time"] gives the first kept frame's time in the video, "unseen_before"/"unseen_after" how
+many frames were cut, "long_gaps" how many interior frames were interpolated. A clip where nobody is ever seen
+is NoPersonError (exit 2).
 
 Nothing lost: when decoding breaks off (truncated or corrupt file) every frame before the fault is fitted and
 `VideoStopped` (exit code 1) carries that motion; on Ctrl-C (or the CLI's SIGTERM, inference.interrupts), even
@@ -132,19 +137,15 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
 
     def fit_settled(final: bool):
         """Fit the frames whose fate is known: all up to the last detection (all of them when final)."""
-        det = np.asarray(recs.detected, bool)
-        done = len(fitted["pose"])
-        hits = np.flatnonzero(det)
-        if not len(hits):
-            return
-        first = hits[0]
-        if done == 0 and first > 0:
-            done = first  # frames before the first detection are never invented
-        upto = hits[-1] + 1
-        while done < upto and (final or upto - done >= chunk_size):
-            stop_at = min(done + chunk_size, upto)
-            _fit_range(done, stop_at)
-            done = stop_at
+        from .sequence_fit import plan_chunks
+
+        for a, b, fit in plan_chunks(recs.detected, len(fitted["pose"]), chunk_size, gap_frames, final):
+            if fit:
+                _fit_range(a, b)
+            else:  # the person is lost here: nothing to fit, and the next sighting starts afresh
+                fitted["pose"].extend([None] * (b - a))
+                fitted["transl"].extend([None] * (b - a))
+                state["prev"] = None
 
     def _fit_range(a, b):
         from .sequence_fit import fit_chunk
@@ -163,9 +164,6 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         res = fit_chunk(model, np.stack(recs.kp[a:b]), cam, np.stack(recs.world[a:b]), obs, fps,
                         init_pose=init_pose, init_transl=init_transl, betas=fitted["betas"],
                         prev=state["prev"] if temporal else None, fit_options=fit_opts, temporal=temporal)
-        if len(fitted["pose"]) < a:  # the frames before the first detection
-            fitted["pose"].extend([None] * (a - len(fitted["pose"])))
-            fitted["transl"].extend([None] * (a - len(fitted["transl"])))
         fitted["pose"].extend(res.pose)
         fitted["transl"].extend(res.transl)
         fitted["betas"] = res.betas
@@ -265,12 +263,13 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
         return None
     keep, filled = fill_gaps(det, gap_frames)
     a, b = np.flatnonzero(det)[0], np.flatnonzero(det)[-1] + 1
-    pose = np.stack(fitted["pose"][a:b])
-    transl = np.stack(fitted["transl"][a:b])
+    was_fitted = np.array([p is not None for p in fitted["pose"][a:b]])
+    pose = np.stack([p if p is not None else np.zeros((24, 3)) for p in fitted["pose"][a:b]])
+    transl = np.stack([t if t is not None else np.zeros(3) for t in fitted["transl"][a:b]])
     det, filled, keep = det[a:b], filled[a:b], keep[a:b]
     betas = fitted["betas"]
-    if (~keep).any():  # long gaps: hold the timeline, interpolate, flag as neither detected nor filled
-        pose, transl = interpolate_missing(pose, transl, det | filled)
+    if (~keep).any():  # long gaps (never fitted): hold the timeline, interpolate, neither detected nor filled
+        pose, transl = interpolate_missing(pose, transl, (det | filled) & was_fitted)
     from .body.kinematics import motion_joints
 
     rest_pelvis = model.data.shaped(betas)[1][0]
@@ -288,7 +287,9 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
             "stride": int(stride), "video_fps": float(info.fps), "frame": "world",
             "camera": "still and level; world = R_x(pi) camera, floor at y = 0",
             "smooth": float(smooth) if temporal else 0.0, "temporal": bool(temporal),
-            "long_gaps": int((~keep).sum()), "notes": list(notes)}
+            "rest_pelvis": np.asarray(rest_pelvis, dtype=np.float64).tolist(),  # saving turns the motion with it
+            "long_gaps": int((~keep).sum()), "unseen_before": int(a), "unseen_after": int(len(recs) - 1 - np.flatnonzero(recs.detected)[-1]),
+            "notes": list(notes)}
     if contact is not None:
         meta["foot_contact_fraction"] = float(contact.mean())
     if partial:
@@ -394,6 +395,10 @@ def run(args) -> int:
     with write_output(out):
         save_motion(motion, out)
     d, f = int(motion.detected.sum()), int(motion.filled.sum())
-    print(f"wrote {out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled)",
+    meta = motion.metadata
+    unseen = f", {meta.get('long_gaps', 0)} unseen and interpolated" if meta.get("long_gaps") else ""
+    cut = int(meta.get("unseen_before", 0)) + int(meta.get("unseen_after", 0))
+    cut = f"; {cut} frames without the person before or after them left out" if cut else ""
+    print(f"wrote {out}: {motion.num_frames} frames at {motion.fps:.3f} fps ({d} detected, {f} filled{unseen}){cut}",
           file=sys.stderr)
     return 0

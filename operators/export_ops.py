@@ -60,7 +60,10 @@ def motion_from_armature(arm, scene):
     betas = read_betas(arm)
     fps = scene.render.fps / scene.render.fps_base
     return MotionFit(pose=np.stack([p for p, _ in poses]), transl=np.stack([t for _, t in poses]), betas=betas,
-                     fps=fps, body_model=read_body_label(arm), metadata={"source": f"Blender armature {arm.name}"})
+                     fps=fps, body_model=read_body_label(arm),
+                     metadata={"source": f"Blender armature {arm.name}",
+                               # the rig's rest pelvis (body frame): saving turns the motion to Z up exactly
+                               "rest_pelvis": [float(v) for v in arm.data.bones["pelvis"].head_local]})
 
 
 class BODYRIG_OT_export(bpy.types.Operator, ExportHelper):

@@ -358,3 +358,29 @@ def test_ctrl_c_during_the_final_smoothing_keeps_every_frame(monkeypatch):
         video.fit_video(CLIP, body="tiny", device="cpu", end=0.2)
     m = stopped.value.motion
     assert m.num_frames == 6 and m.metadata["incomplete"].startswith("interrupted")
+
+
+def test_person_lost_for_longer_than_a_chunk_and_for_good_keeps_the_frames_seen(tmp_path):
+    """Unseen at the start (3 frames), for 64 frames in the middle (a whole 32-frame chunk of the fit, which
+    crashed with "fit_chunk needs at least one observed frame") and from frame 86 to the end: the clip finishes
+    (exit 0, no traceback) with frames 3..85, `detected` where seen, the middle gap kept in the timeline,
+    interpolated and marked neither detected nor filled."""
+    frames = _frames()
+    blank = np.full_like(frames[0], 127)
+    seen = np.zeros(len(frames), bool)
+    seen[3:12] = seen[76:86] = True
+    clip = _write_avi(tmp_path / "gaps.avi", [f if s else blank for f, s in zip(frames, seen)])
+    out = tmp_path / "gaps.npz"
+    res = video_cli(clip, "--out", out, "--body", "tiny", "--device", "cpu", "--no-progress")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert re.search(r"83 frames .*, 6[0-9] unseen and interpolated\); 7 frames without the person", res.stderr)
+    m = load_motion(out)
+    assert m.num_frames == 83 and m.metadata["start_time"] == pytest.approx(3 / 30)
+    assert m.metadata["unseen_before"] == 3 and m.metadata["unseen_after"] == 4
+    np.testing.assert_array_equal(m.detected[9:73], False)  # the middle gap: not seen ...
+    np.testing.assert_array_equal(m.filled[9:73], False)  # ... and not filled by the fit either
+    assert m.detected[:9].all() and m.detected[-5:].all()  # seen where the person is (found again within 5)
+    assert m.detected[0] and m.detected[-1]
+    assert np.isfinite(m.pose).all() and np.isfinite(m.transl).all()
+    step = np.linalg.norm(np.diff(m.transl[8:74], axis=0), axis=-1)
+    assert step.max() < 0.1  # across the gap the path is interpolated (no jump), metres per frame

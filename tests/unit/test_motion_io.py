@@ -26,8 +26,8 @@ def test_npz_round_trip_every_field(tmp_path):
     path = save_motion(m, tmp_path / "walk.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["walk.npz"]  # no temp file left, no ".npz.npz"
     back = load_motion(path)
-    np.testing.assert_array_equal(back.pose, m.pose)
-    np.testing.assert_array_equal(back.transl, m.transl)
+    np.testing.assert_allclose(back.pose, m.pose, atol=1e-12)  # written Z up, turned back: rounding only
+    np.testing.assert_allclose(back.transl, m.transl, atol=1e-12)
     np.testing.assert_array_equal(back.betas, m.betas)
     np.testing.assert_array_equal(back.detected, m.detected)
     np.testing.assert_array_equal(back.filled, m.filled)
@@ -46,7 +46,8 @@ def test_npz_uses_amass_keys_readable_without_bodyrig(tmp_path):
         assert str(f["gender"]) == "female" and float(f["mocap_framerate"]) == 60.0
         np.testing.assert_array_equal(f["poses"][:, 3:6], m.pose[:, 1])  # joint-major layout: left_hip
         meta = json.loads(str(f["bodyrig_metadata"]))
-    assert meta["units"].startswith("metres") and meta["frame"] == "world" and meta["version"] == 1
+    assert meta["units"].startswith("metres") and meta["frame"] == "amass_z_up" and meta["version"] == 2
+    assert meta["up_axis"] == "z"  # AMASS's own frame (tests/unit/test_amass_frame.py)
 
 
 def _amass_file(path, t=12, seed=1, frame_key="mocap_framerate", gender=b"male"):
