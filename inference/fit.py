@@ -281,7 +281,15 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     camera-frame axis-angle (None: analytic IK from `world`, or a standing pose facing the camera);
     init_betas [B,K'] or None; init_transl [B,3] or None (then solved from the torso's size and the focal).
     progress: optional callable(steps done, steps in all, "fit") (inference.progress).
+    Runs with one torch CPU thread (`device.small_work_threads`): its ops are tiny, threads only add overhead.
     """
+    from .device import small_work_threads
+
+    with small_work_threads(1):
+        return _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress)
+
+
+def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress):
     import torch
 
     from .init_pose import pose_from_world_landmarks
