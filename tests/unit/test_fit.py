@@ -92,6 +92,24 @@ def test_keypoint_joints_equal_the_full_forward(model):
     assert torch.allclose(got, want, atol=1e-10)
 
 
+def test_turning_rootless_joints_equals_posing_with_the_root():
+    """The fit's first stage turns joints posed once with an identity root (KeypointJoints.turned) instead of
+    posing the whole skeleton each step: it must give the full forward's joints, extra vertices included."""
+    from inference.rotations import axis_angle_to_matrix
+
+    m = BodyModel(tiny_model(pose_correctives=True), dtype=torch.float64)
+    kj = KeypointJoints(m, KeypointMap(m.joint_names))
+    assert kj.num_extra > 0
+    rng = np.random.default_rng(3)
+    rots = axis_angle_to_matrix(torch.as_tensor(rng.normal(0, 0.6, (3, 24, 3))))
+    betas, transl = torch.as_tensor(rng.normal(0, 1, (3, 10))), torch.as_tensor(rng.normal(0, 1, (3, 3)))
+    eye = torch.eye(3, dtype=torch.float64).expand(3, 1, 3, 3)
+    rootless = kj(torch.cat([eye, rots[:, 1:]], 1), betas, torch.zeros_like(transl))
+    got = KeypointJoints.turned(rootless, kj.root_joint(betas), rots[:, 0], transl)
+    assert torch.allclose(got, kj(rots, betas, transl), atol=1e-10)
+    assert not torch.allclose(rootless + transl[:, None], kj(rots, betas, transl), atol=1e-3)  # the root matters
+
+
 def test_angle_limit_prior_zero_inside_positive_outside():
     lo, hi = angle_limit_bounds()
     inside = torch.as_tensor(0.5 * (np.nan_to_num(lo, neginf=0) + np.nan_to_num(hi, posinf=0)))[None]
@@ -156,7 +174,7 @@ def test_fit_runs_on_one_torch_thread_and_restores_the_setting(model, synthetic)
     torch.set_num_threads(2)
     try:
         seen = []
-        opts = FitOptions(steps_global=2, steps_full=20)
+        opts = FitOptions(steps_global=2, cold_steps_full=20)
         fit_keypoints(model, synthetic["kp"][None], CAM, options=opts,
                       progress=lambda done, total, stage: seen.append(torch.get_num_threads()))
         assert seen and set(seen) == {1}
@@ -170,7 +188,7 @@ def test_fit_runs_on_one_torch_thread_and_restores_the_setting(model, synthetic)
         assert torch.get_num_threads() == 2
 
         with small_work_threads(1):
-            fit_keypoints(model, synthetic["kp"][None], CAM, options=FitOptions(steps_global=1, steps_full=1))
+            fit_keypoints(model, synthetic["kp"][None], CAM, options=FitOptions(steps_global=1, cold_steps_full=1))
             assert torch.get_num_threads() == 1  # the inner fit's exit left the outer block's setting alone
         assert torch.get_num_threads() == 2
     finally:
