@@ -403,11 +403,12 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
         pivot = kj.root_joint(betas)
 
     def energy(full: bool):
-        r0 = r_init @ axis_angle_to_matrix(d_root)
-        if full:
-            rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)
+        if full:  # one Rodrigues call for root and body: fewer tiny ops per step
+            local = axis_angle_to_matrix(torch.cat([d_root[:, None], body], 1))
+            rots = torch.cat([(r_init @ local[:, 0])[:, None], local[:, 1:]], 1)
             joints = kj(rots, betas, transl)
         else:
+            r0 = r_init @ axis_angle_to_matrix(d_root)
             joints = KeypointJoints.turned(rootless, pivot, r0, transl)
         e = terms(joints, d_root, body, full)
         if full:
