@@ -173,7 +173,11 @@ class BodyModel:
         self.v_template = t(data.v_template)
         self.shapedirs = t(data.shapedirs)
         # smplx keeps posedirs as [P, V*3]
-        self.posedirs = t(data.posedirs.reshape(-1, NUM_POSE_CORRECTIVES).T.copy())
+        if data.has_pose_correctives:
+            self.posedirs = t(data.posedirs.reshape(-1, NUM_POSE_CORRECTIVES).T.copy())
+        else:  # all zero (the open body): skip converting tens of MB of zeros (a tenth of a second on load)
+            self.posedirs = torch.zeros(NUM_POSE_CORRECTIVES, data.posedirs.size // NUM_POSE_CORRECTIVES,
+                                        dtype=self.dtype, device=self.device)
         self.J_regressor = t(data.J_regressor)
         self.weights = t(data.weights)
         self.parents = torch.as_tensor(data.parents, dtype=torch.long, device=self.device)

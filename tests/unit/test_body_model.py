@@ -166,3 +166,14 @@ def test_shaped_rest_body_matches_the_forward_and_pads_betas():
     assert data.padded_betas(betas).tolist() == [0.7, -1.2, 0.3] + [0.0] * (data.num_betas - 3)
     with pytest.raises(BadInputError, match="shape parameters"):
         data.padded_betas(np.zeros(data.num_betas + 1))
+
+
+def test_posedirs_reach_the_torch_model_exactly_zero_or_not(tiny_data, tiny_pc):
+    """BodyModel skips converting an all-zero posedirs (the open body's): it must still hold smplx's layout,
+    and a model with pose correctives must keep its own values."""
+    for data in (tiny_data, tiny_pc):
+        m = BodyModel(data, dtype=torch.float64)
+        want = data.posedirs.reshape(-1, 207).T
+        assert tuple(m.posedirs.shape) == want.shape
+        np.testing.assert_array_equal(m.posedirs.numpy(), want)
+    assert not tiny_data.has_pose_correctives and tiny_pc.has_pose_correctives

@@ -7,8 +7,8 @@ from scipy.spatial.transform import Rotation
 
 from inference.body import BodyModel, tiny_model
 from inference.body.skeleton import JOINT_INDEX as J
-from inference.fit import (ANGLE_LIMITS, KeypointJoints, angle_limit_bounds, angle_limit_penalty, default_focal,
-                           fit_keypoints)
+from inference.fit import (ANGLE_LIMITS, FitOptions, KeypointJoints, angle_limit_bounds, angle_limit_penalty,
+                           default_focal, fit_keypoints)
 from inference.keypoint_map import COCO_NAMES, COCO_TO_MEDIAPIPE, MEDIAPIPE_NAMES, MP, KeypointMap
 
 CAM = np.array([[900.0, 900.0, 320.0, 240.0]])  # fx fy cx cy for a 640x480 image
@@ -92,6 +92,24 @@ def test_keypoint_joints_equal_the_full_forward(model):
     assert torch.allclose(got, want, atol=1e-10)
 
 
+def test_turning_rootless_joints_equals_posing_with_the_root():
+    """The fit's first stage turns joints posed once with an identity root (KeypointJoints.turned) instead of
+    posing the whole skeleton each step: it must give the full forward's joints, extra vertices included."""
+    from inference.rotations import axis_angle_to_matrix
+
+    m = BodyModel(tiny_model(pose_correctives=True), dtype=torch.float64)
+    kj = KeypointJoints(m, KeypointMap(m.joint_names))
+    assert kj.num_extra > 0
+    rng = np.random.default_rng(3)
+    rots = axis_angle_to_matrix(torch.as_tensor(rng.normal(0, 0.6, (3, 24, 3))))
+    betas, transl = torch.as_tensor(rng.normal(0, 1, (3, 10))), torch.as_tensor(rng.normal(0, 1, (3, 3)))
+    eye = torch.eye(3, dtype=torch.float64).expand(3, 1, 3, 3)
+    rootless = kj(torch.cat([eye, rots[:, 1:]], 1), betas, torch.zeros_like(transl))
+    got = KeypointJoints.turned(rootless, kj.root_joint(betas), rots[:, 0], transl)
+    assert torch.allclose(got, kj(rots, betas, transl), atol=1e-10)
+    assert not torch.allclose(rootless + transl[:, None], kj(rots, betas, transl), atol=1e-3)  # the root matters
+
+
 def test_angle_limit_prior_zero_inside_positive_outside():
     lo, hi = angle_limit_bounds()
     inside = torch.as_tensor(0.5 * (np.nan_to_num(lo, neginf=0) + np.nan_to_num(hi, posinf=0)))[None]
@@ -145,3 +163,33 @@ def test_fit_recovers_projected_joints_and_respects_limits(model, synthetic, use
         assert np.all(res.pose[0, j] >= lo[j] - slack) and np.all(res.pose[0, j] <= hi[j] + slack), name
     if use_world:  # with 3D directions the bent knee is found bent, and the right way
         assert res.pose[0, J["left_knee"], 0] > 0.5
+
+
+def test_fit_runs_on_one_torch_thread_and_restores_the_setting(model, synthetic):
+    """The fit's tiny ops are faster on one thread (issue 15); the caller's setting must come back, also after
+    an error inside the fit, and a nested small-work block must not restore it early."""
+    from inference.device import small_work_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        opts = FitOptions(steps_global=2, cold_steps_full=20)
+        fit_keypoints(model, synthetic["kp"][None], CAM, options=opts,
+                      progress=lambda done, total, stage: seen.append(torch.get_num_threads()))
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+
+        def boom(done, total, stage):
+            raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            fit_keypoints(model, synthetic["kp"][None], CAM, options=opts, progress=boom)
+        assert torch.get_num_threads() == 2
+
+        with small_work_threads(1):
+            fit_keypoints(model, synthetic["kp"][None], CAM, options=FitOptions(steps_global=1, cold_steps_full=1))
+            assert torch.get_num_threads() == 1  # the inner fit's exit left the outer block's setting alone
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -61,3 +61,17 @@ def test_hmr_betas_apply_to_an_smpl_file_given_as_path_or_as_data(captured, tmp_
 def test_hmr_betas_never_apply_to_the_tiny_body(captured, tmp_path):
     _fit("tiny", tmp_path)
     assert "init_betas" not in captured and "init_pose" in captured
+
+
+def test_photo_fit_joints_are_the_fitted_bodys_joints():
+    """fit_photo takes joints3d and rest_pelvis from the skeleton alone (not the whole mesh, for speed): they
+    must equal the full forward pass of the fitted parameters."""
+    from inference.body import BodyModel
+    from inference.pipeline import Settings, fit_photo
+
+    res = fit_photo(REPO / "data" / "sample_photo.jpg", Settings(body="tiny", device="cpu"))
+    fit, model = res.fit, BodyModel(res.body)
+    out = model(fit.pose[None], fit.betas[None], fit.transl[None])
+    np.testing.assert_allclose(fit.joints3d, out.joints[0, :24].double().numpy(), atol=1e-5)
+    np.testing.assert_allclose(fit.rest_pelvis, out.rest_joints[0, 0].double().numpy(), atol=1e-5)
+    assert np.ptp(fit.joints3d[:, 1]) > 0.5  # a posed body, not a collapsed one

@@ -1,0 +1,93 @@
+"""The photo fit's speed against its floor: the `fit` CLI vs a bare Python process that only runs MediaPipe.
+
+Run: `.venv/bin/python -m pytest bench/bench_fit_speed.py -m bench -s` (BODYRIG_CACHE pointing at a built open
+body). Measured in the same run, each in a fresh process, process start included, the median of
+BODYRIG_BENCH_REPEATS (default 3) interleaved repeats:
+- baseline: `python -c` that reads data/sample_photo.jpg and runs the shipped full pose landmarker on it once
+  (inference.mediapipe_pose.detect_image: MediaPipe's import, the landmarker's creation, one inference);
+- `python -m inference fit data/sample_photo.jpg --out ...` (open body, CPU);
+- a warm `fit_image` on the same photo: the median of the 2nd..4th calls in one process.
+BODYRIG_BENCH_BEFORE=PATH (a checkout of an older BodyRig) adds the same rows for that tree.
+Targets (issue 15, a 2-core machine): the CLI within 2.5x the baseline; a warm fit_image under 0.5 s (printed as
+met / not met; the asserts are looser regression guards, see bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.bench
+REPO = Path(__file__).resolve().parents[1]
+PHOTO = "data/sample_photo.jpg"
+
+BARE_MEDIAPIPE = f"""
+from inference.images import load_image
+from inference.mediapipe_pose import detect_image
+poses = detect_image(load_image({PHOTO!r}).rgb)
+assert poses, "no person"
+"""
+
+WARM_FIT = f"""
+import statistics, time
+from inference.photo import fit_image
+fit_image({PHOTO!r}, device="cpu")  # cold: imports, landmarker, body
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    fit_image({PHOTO!r}, device="cpu")
+    times.append(time.perf_counter() - t)
+print("WARM", statistics.median(times))
+"""
+
+
+def _run(repo: Path, args: list[str]) -> tuple[float, str]:
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    wall = time.perf_counter() - t
+    assert done.returncode == 0, done.stderr[-2000:]
+    return wall, done.stdout
+
+
+def measure(repo: Path, repeats: int) -> dict:
+    """Median seconds: bare MediaPipe process, fit CLI process, warm fit_image (in-process)."""
+    bare, cli, warm = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            bare.append(_run(repo, ["-c", BARE_MEDIAPIPE])[0])
+            cli.append(_run(repo, ["-m", "inference", "fit", PHOTO, "--out", str(Path(tmp) / f"{i}.json")])[0])
+        for _ in range(repeats):
+            out = _run(repo, ["-c", WARM_FIT])[1]
+            warm.append(float(out.split("WARM")[-1]))
+    return {"bare": statistics.median(bare), "cli": statistics.median(cli), "warm": statistics.median(warm),
+            "all": (bare, cli, warm)}
+
+
+def test_fit_cli_and_warm_fit_against_bare_mediapipe():
+    repeats = int(os.environ.get("BODYRIG_BENCH_REPEATS", "3"))
+    trees = [("this tree", REPO)]
+    if os.environ.get("BODYRIG_BENCH_BEFORE"):
+        trees.append(("before", Path(os.environ["BODYRIG_BENCH_BEFORE"])))
+    rows = {name: measure(path, repeats) for name, path in trees}
+    print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; medians of {repeats}")
+    print("| tree | bare MediaPipe process s | fit CLI process s | CLI / bare | warm fit_image s |")
+    print("|---|---|---|---|---|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['bare']:.2f} | {r['cli']:.2f} | {r['cli'] / r['bare']:.2f} | {r['warm']:.2f} |")
+        print(f"  raw: bare {[round(x, 2) for x in r['all'][0]]}, cli {[round(x, 2) for x in r['all'][1]]}, "
+              f"warm {[round(x, 2) for x in r['all'][2]]}")
+    mine = rows["this tree"]
+    print(f"targets: CLI <= 2.5x bare {'met' if mine['cli'] <= 2.5 * mine['bare'] else 'NOT met'}; "
+          f"warm < 0.5 s {'met' if mine['warm'] < 0.5 else 'NOT met'} (bench/RESULTS.md: the CLI one is not reachable "
+          "while the CLI imports torch)")
+    # regression guards, loose for a shared machine: before issue 15 these were 9x and 5-8 s (2 torch threads)
+    assert mine["cli"] <= 5 * mine["bare"], "the fit CLI is over 5x a bare MediaPipe process"
+    assert mine["warm"] < 1.5, "a warm fit_image takes 1.5 s or more"
