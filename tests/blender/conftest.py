@@ -11,3 +11,15 @@ def empty_scene():
 
     character_props.register()  # what the extension registers: the properties every character carries
     yield bpy.context.scene
+
+
+@pytest.fixture
+def operators_on(monkeypatch):
+    """BodyRig's operators registered on the tiny body, internal errors re-raised rather than reported."""
+    from bodyrig import operators
+
+    monkeypatch.setenv("BODYRIG_BODY", "tiny")
+    monkeypatch.setenv("BODYRIG_DEBUG", "1")
+    operators.register()
+    yield
+    operators.unregister()

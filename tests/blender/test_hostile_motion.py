@@ -16,17 +16,6 @@ import hostile_files as hostile  # noqa: E402
 from inference.body import tiny_model  # noqa: E402
 
 
-@pytest.fixture
-def operators_on(monkeypatch):
-    from bodyrig import operators
-
-    monkeypatch.setenv("BODYRIG_BODY", "tiny")
-    monkeypatch.setenv("BODYRIG_DEBUG", "1")  # an internal error would be re-raised, not reported
-    operators.register()
-    yield
-    operators.unregister()
-
-
 def _scene_state():
     import bpy
 

@@ -6,20 +6,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from inference.body import tiny_model
-
-
-@pytest.fixture
-def operators_on(monkeypatch):
-    from bodyrig import operators
-
-    monkeypatch.setenv("BODYRIG_BODY", "tiny")
-    monkeypatch.setenv("BODYRIG_DEBUG", "1")  # an internal error would be re-raised, not reported
-    operators.register()
-    yield
-    operators.unregister()
 
 
 def _standing(data, betas):
