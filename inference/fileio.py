@@ -51,7 +51,7 @@ def atomic_path(path, suffix: str | None = None):
                                    suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
         os.close(fd)
     except OSError as exc:
-        raise _write_error(path, exc) from None
+        raise as_write_error(path, exc) from None
     _LIVE.add(tmp)
     try:
         try:
@@ -64,7 +64,7 @@ def atomic_path(path, suffix: str | None = None):
         except OSError as exc:
             if exc.errno not in _DISK_ERRORS:
                 raise
-            raise _write_error(path, exc) from None
+            raise as_write_error(path, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -82,7 +82,9 @@ def remove_live_temporaries() -> None:
                 os.unlink(p)
 
 
-def _write_error(path: Path, exc: OSError) -> Exception:
+def as_write_error(path, exc: OSError) -> Exception:
+    """A full-disk, quota, read-only or permission error writing `path` as one OutputWriteError line that says
+    what to do; any other OSError is returned as it is (a bug or a fault to show in full)."""
     if exc.errno not in _DISK_ERRORS:
         return exc
     return OutputWriteError(f"cannot write {path}: {exc.strerror or exc} ({errno.errorcode.get(exc.errno, '')}); "

@@ -295,10 +295,8 @@ def process_one(path: Path, stem: str, opts) -> dict:
 
     Skipped (not redone) when every planned output exists and is verified complete, unless opts["overwrite"].
     """
-    import errno
-
     from inference.errors import BodyRigError
-    from inference.fileio import is_complete
+    from inference.fileio import as_write_error, is_complete
 
     out_dir = Path(opts["out"])
     outputs = planned_outputs(out_dir, stem, opts["formats"], opts["pifu"])
@@ -323,10 +321,10 @@ def process_one(path: Path, stem: str, opts) -> dict:
     except BodyRigError as exc:
         record.update(status="failed", error=str(exc))
     except OSError as exc:  # a write outside the verified writers: a full disk is this input's failure
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+        error = as_write_error(exc.filename or out_dir, exc)
+        if error is exc:
             raise
-        record.update(status="failed", error=f"cannot write the outputs of {path.name}: {exc.strerror or exc}; "
-                                             f"free some space or choose a writable --out, and rerun")
+        record.update(status="failed", error=str(error))
     except Exception as exc:  # a bug, but one input must not stop the batch: record it in full
         if os.environ.get("BODYRIG_DEBUG") == "1":
             raise
@@ -375,15 +373,14 @@ def _worker_command(shard_file: Path, base_args: list[str]) -> list[str]:
     return [sys.executable, __file__, *base_args, "--worker-shard", str(shard_file)]
 
 
-def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
+def run_workers(jobs, args, base_args, on_record, check_stop=None) -> None:
     """Split the jobs into `args.workers` child processes; records stream back on their stdout.
 
     A worker that dies (killed, crashed) fails only the input it was doing - the first of its shard not yet
     reported - whose temporaries are removed, and a replacement worker does the rest of its shard.
     An Interrupted (SIGINT/SIGTERM) raised in the main thread while waiting (or by `check_stop()`) stops every worker
     (SIGTERM, then SIGKILL after WORKER_STOP_SECONDS) and propagates. Workers run in their own session, so a
-    terminal's Ctrl-C reaches only this process. The shard folder is removed on every path. Returns False (kept
-    for callers that read it as 'interrupted').
+    terminal's Ctrl-C reaches only this process. The shard folder is removed on every path.
     """
     import tempfile
 
@@ -457,7 +454,6 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> bool:
         for t in threads:
             t.join(WORKER_STOP_SECONDS)
         shutil.rmtree(tmp, ignore_errors=True)
-    return False
 
 
 def parse_args(argv):
