@@ -288,7 +288,8 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
             "camera": "still and level; world = R_x(pi) camera, floor at y = 0",
             "smooth": float(smooth) if temporal else 0.0, "temporal": bool(temporal),
             "rest_pelvis": np.asarray(rest_pelvis, dtype=np.float64).tolist(),  # saving turns the motion with it
-            "long_gaps": int((~keep).sum()), "unseen_before": int(a), "unseen_after": int(len(recs) - 1 - np.flatnonzero(recs.detected)[-1]),
+            "long_gaps": int((~keep).sum()), "unseen_before": int(a),
+            "unseen_after": int(len(recs) - 1 - np.flatnonzero(recs.detected)[-1]),
             "notes": list(notes)}
     if contact is not None:
         meta["foot_contact_fraction"] = float(contact.mean())
