@@ -28,6 +28,8 @@ sys.path.insert(0, str(REPO))
 import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
 
 repo_package.install()
+import synthetic_scene  # noqa: E402  (scripts/: the scene pieces shared with render_photo_set.py)
+
 CAMERA_DISTANCE = 3.0
 SENSOR_MM = 36.0
 
@@ -53,37 +55,6 @@ def gt_motion(num_frames: int, fps: float) -> np.ndarray:
     pose[:, J["right_knee"], 0] = 1.5 * lift  # shin back
     pose[:, J["left_knee"], 0] = 0.1 * lift
     return pose
-
-
-def _skin_material(bpy):
-    mat = bpy.data.materials.new("Skin")
-    mat.use_nodes = True
-    bsdf = mat.node_tree.nodes.get("Principled BSDF")
-    bsdf.inputs["Base Color"].default_value = (0.8, 0.55, 0.42, 1.0)
-    return mat
-
-
-def _textured_material(bpy, name, kind):
-    mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
-    nodes, links = mat.node_tree.nodes, mat.node_tree.links
-    bsdf = nodes.get("Principled BSDF")
-    tex = nodes.new("ShaderNodeTexBrick" if kind == "brick" else "ShaderNodeTexChecker")
-    tex.inputs["Scale"].default_value = 6.0 if kind == "brick" else 12.0
-    links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
-    links.new(tex.outputs["Color"], bsdf.inputs["Emission Color"])  # visible whatever the light's direction
-    bsdf.inputs["Emission Strength"].default_value = 0.5
-    return mat
-
-
-def _plane(bpy, collection, name, corners, mat=None):
-    obj = bpy.data.objects.new(name, bpy.data.meshes.new(name))
-    obj.data.from_pydata(corners, [], [(0, 1, 2, 3)])
-    obj.data.uv_layers.new()
-    if mat is not None:
-        obj.data.materials.append(mat)
-    collection.objects.link(obj)
-    return obj
 
 
 def main(argv=None) -> int:
@@ -117,7 +88,7 @@ def main(argv=None) -> int:
     data = load_body(args.body)
     betas = np.zeros(min(10, data.num_betas))
     char = build_character(data, betas=betas, name="GT")
-    char.mesh.data.materials.append(_skin_material(bpy))
+    char.mesh.data.materials.append(synthetic_scene.skin_material())
     feet = -float(data.v_template[:, 1].min())  # the rest pelvis is the body origin; feet on z = 0
     char.armature.location = (0.0, 0.0, feet)
     animate(char, pose, np.zeros((n, 3)), args.fps)
@@ -152,10 +123,12 @@ def main(argv=None) -> int:
     for name in variants:
         extra = []
         if name == "textured":
-            extra.append(_plane(bpy, char.collection, "Wall", [(-4, 2, 0), (4, 2, 0), (4, 2, 4), (-4, 2, 4)],
-                                _textured_material(bpy, "Brick", "brick")))
-            extra.append(_plane(bpy, char.collection, "Floor", [(-4, -4, 0), (4, -4, 0), (4, 2, 0), (-4, 2, 0)],
-                                _textured_material(bpy, "Checker", "checker")))
+            brick = synthetic_scene.textured_material("Brick", "brick")
+            checker = synthetic_scene.textured_material("Checker", "checker")
+            extra.append(synthetic_scene.plane(char.collection, "Wall",
+                                               [(-4, 2, 0), (4, 2, 0), (4, 2, 4), (-4, 2, 4)], brick))
+            extra.append(synthetic_scene.plane(char.collection, "Floor",
+                                               [(-4, -4, 0), (4, -4, 0), (4, 2, 0), (-4, 2, 0)], checker))
         with tempfile.TemporaryDirectory() as tmp:
             scene.frame_start, scene.frame_end = 1, n
             scene.render.filepath = str(Path(tmp) / "f_")
