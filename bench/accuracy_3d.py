@@ -23,7 +23,9 @@ from inference.motion_metrics import pa_mpjpe
 SCORED = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_shoulder",
           "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
 LIMBS = tuple(i for i, n in enumerate(SCORED) if not n.endswith(("hip", "shoulder")))
-AMBIGUOUS_DEG = 30.0  # a forearm or shin within this angle of the line of sight: its depth is not in the picture
+AMBIGUOUS_DEG = 30.0  # a limb segment within this angle of the line of sight: its depth is not in the picture
+SEGMENTS = tuple((f"{s}_{a}", f"{s}_{b}") for s in ("left", "right")
+                 for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")))
 TRUTH_KEYS = ("joints", "pose", "transl", "betas", "fx", "fy", "cx", "cy", "width", "height", "family", "in_image")
 
 
@@ -79,10 +81,9 @@ def error_2d_px(fit, truth) -> float:
 
 
 def depth_ambiguous(truth) -> bool:
-    """A forearm or shin of the truth points within AMBIGUOUS_DEG of the camera's line of sight."""
+    """An upper arm, forearm, thigh or shin of the truth points within AMBIGUOUS_DEG of the line of sight."""
     j = np.asarray(truth["joints"], dtype=np.float64)
-    for a, b in (("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"), ("left_knee", "left_ankle"),
-                 ("right_knee", "right_ankle")):
+    for a, b in SEGMENTS:
         seg = j[JOINT_INDEX[b]] - j[JOINT_INDEX[a]]
         ray = (j[JOINT_INDEX[a]] + j[JOINT_INDEX[b]]) / 2
         cos = abs(seg @ ray) / (np.linalg.norm(seg) * np.linalg.norm(ray) + 1e-12)

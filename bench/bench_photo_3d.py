@@ -97,7 +97,7 @@ def test_photo_3d():
           "PA after a similarity; 'PA limbs' = the PA error of knees, ankles, elbows, wrists only (MediaPipe's "
           "hip and shoulder landmarks are not SMPL's joints: they sit higher/wider; not corrected here). "
           "2D px: the fit's projected joints vs the truth's, joints inside the picture. depth-ambiguous: a "
-          "forearm or shin within 30 deg of the line of sight.")
+          "limb segment (upper arm, forearm, thigh, shin) within 30 deg of the line of sight.")
     print("\n".join(table(rows)))
     worst = sorted(rows, key=lambda r: r["fit"]["pa"] - r["mp"]["pa"], reverse=True)[:8]
     print("\nWorst images (fit PA-MPJPE minus MediaPipe's): " +
