@@ -22,7 +22,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy_3d import (depth_ambiguous, error_2d_px, errors_mm, load_set, mediapipe_scored,  # noqa: E402
-                         smpl_scored)
+                         project, smpl_scored)
 
 pytestmark = pytest.mark.bench
 SET = Path(os.environ.get("BODYRIG_PHOTO3D", "/work/evalset/photo3d/photo"))
@@ -30,13 +30,13 @@ METRICS = ("mpjpe", "pa", "pa_limbs")
 
 
 def evaluate(items, data):
-    """Fit every image → list of per-image dicts (family, ambiguous, fit/mp errors, 2D px, seconds), and the
-    names where no person was found."""
+    """Fit every image → list of per-image dicts (family, ambiguous, fit/mp errors, 2D px, seconds), the names
+    where no person was found, and those where the detection's hips are not the body's (another person)."""
     from inference.errors import NoPersonError
     from inference.pipeline import Settings, fit_photo
 
     settings = Settings(body=data, device="cpu")
-    rows, missed = [], []
+    rows, missed, wrong = [], [], []
     for name, image, truth in items:
         t0 = time.perf_counter()
         try:
@@ -45,11 +45,24 @@ def evaluate(items, data):
             missed.append(name)
             continue
         gt = smpl_scored(truth["joints"])
+        if not same_person(res.detection, truth):
+            wrong.append(name)
+            continue
         rows.append({"name": name, "family": truth["family"], "ambiguous": depth_ambiguous(truth),
                      "fit": errors_mm(smpl_scored(res.fit.joints3d), gt),
                      "mp": errors_mm(mediapipe_scored(res.detection.world_landmarks), gt),
                      "px": error_2d_px(res.fit, truth), "seconds": time.perf_counter() - t0})
-    return rows, missed
+    return rows, missed, wrong
+
+
+def same_person(detection, truth) -> bool:
+    """The detection's mid-hip keypoint lies within a fifth of the picture's longer side of the truth's."""
+    from inference.keypoint_map import MP
+
+    kp = np.asarray(detection.keypoints2d, dtype=np.float64)
+    mid = kp[[MP["left_hip"], MP["right_hip"]], :2].mean(0)
+    uv = project(truth["joints"][[1, 2]], *(float(truth[k]) for k in ("fx", "fy", "cx", "cy"))).mean(0)
+    return bool(np.linalg.norm(mid - uv) < 0.2 * max(float(truth["width"]), float(truth["height"])))
 
 
 def table(rows) -> list[str]:
@@ -88,11 +101,12 @@ def test_photo_3d():
     if not items:
         pytest.skip(f"no rendered set under {SET} (scripts/render_photo_set.py; $BODYRIG_PHOTO3D)")
     data = load_body("open")
-    rows, missed = evaluate(items[:1], data)  # warm-up: imports, models (scored again below)
+    evaluate(items[:1], data)  # warm-up: imports, models (scored again below)
     t0 = time.perf_counter()
-    rows, missed = evaluate(items, data)
-    print(f"\n{SET}: {len(items)} images, {len(rows)} fitted, no person found in {len(missed)} "
-          f"({', '.join(missed) or '-'}); {time.perf_counter() - t0:.0f} s")
+    rows, missed, wrong = evaluate(items, data)
+    print(f"\n{SET}: {len(items)} images, {len(rows)} scored; no person found in {len(missed)} "
+          f"({', '.join(missed) or '-'}), another person found in {len(wrong)} ({', '.join(wrong) or '-'}); "
+          f"{time.perf_counter() - t0:.0f} s")
     print("Millimetres over hips, knees, ankles, shoulders, elbows, wrists; MPJPE with the mid-hips aligned, "
           "PA after a similarity; 'PA limbs' = the PA error of knees, ankles, elbows, wrists only (MediaPipe's "
           "hip and shoulder landmarks are not SMPL's joints: they sit higher/wider; not corrected here). "
@@ -103,7 +117,8 @@ def test_photo_3d():
     print("\nWorst images (fit PA-MPJPE minus MediaPipe's): " +
           "; ".join(f"{r['name']} {r['fit']['pa']:.0f} vs {r['mp']['pa']:.0f}" for r in worst))
     if os.environ.get("BODYRIG_PHOTO3D_JSON"):
-        Path(os.environ["BODYRIG_PHOTO3D_JSON"]).write_text(json.dumps({"rows": rows, "missed": missed}, indent=1))
+        report = {"rows": rows, "missed": missed, "wrong": wrong}
+        Path(os.environ["BODYRIG_PHOTO3D_JSON"]).write_text(json.dumps(report, indent=1))
     for r in rows:
         assert all(np.isfinite(v) for s in ("fit", "mp") for v in r[s].values()), r["name"]
     assert len(rows) >= len(items) // 2, "MediaPipe found no person in most images: is the set broken?"
