@@ -86,7 +86,8 @@ def main(argv=None) -> int:
     extent = max(np.abs(v).max() for v in sk.values())
     scale = 0.42 * PANEL / max(extent, 0.5)
     front = draw_skeletons(sk, (0, 1), "front (camera view)", scale)
-    side = draw_skeletons({k: v * [1, 1, -1] for k, v in sk.items()}, (2, 1), "side (the camera is to the right)", scale)
+    mirrored = {k: v * [1, 1, -1] for k, v in sk.items()}  # depth drawn leftward: the camera on the right
+    side = draw_skeletons(mirrored, (2, 1), "side (the camera is to the right)", scale)
     panel = np.concatenate([front, side], 1)
     lines = [f"{Path(args.image).stem} ({str(t['family'])}): mm, 12 joints"]
     for name in ("fit", "MediaPipe"):
