@@ -134,3 +134,25 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, says):
 def test_cli_missing_motion_exits_2(tmp_path):
     res = _cli(tmp_path / "nothing.npz", "--out", tmp_path / "sheet.png", timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+
+
+def test_demo_given_a_video_makes_the_motion_the_blend_and_the_sheet(tmp_path):
+    """scripts/demo.py --video: the first half second of the rendered clip → motion, .blend and preview sheet."""
+    pytest.importorskip("bpy")
+    import importlib.util
+
+    from inference.fileio import is_complete
+
+    frames = _video_frames()[:15]
+    clip = tmp_path / "short.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (360, 640))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    spec = importlib.util.spec_from_file_location("bodyrig_demo", REPO / "scripts" / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    blend, motion, sheet = demo.run_video(clip, tmp_path / "out", body="tiny", device="cpu")
+    assert all(is_complete(p) for p in (blend, motion, sheet))
+    image = cv2.imread(str(sheet))
+    assert image.shape[0] > 2 * 360 and image.shape[1] > 8 * 202  # two rows of eight panels
