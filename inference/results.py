@@ -127,6 +127,8 @@ class MotionFit:
 
     detected [T] bool: the person was seen in that frame; filled [T] bool: the frame was interpolated across a
     short gap. gender: "neutral" | "male" | "female". metadata: extra JSON-able facts (source, units, ...).
+    camera: the video's camera through the clip (inference.camera.CameraPath, same frames and world frame), or
+    None when unknown (a motion file without one, an export from Blender).
     """
 
     pose: np.ndarray
@@ -138,6 +140,7 @@ class MotionFit:
     body_model: str = "open"
     gender: str = "neutral"
     metadata: dict = field(default_factory=dict)
+    camera: "CameraPath | None" = None
 
     def __post_init__(self):
         self.pose = np.asarray(self.pose, dtype=np.float64).reshape(-1, 24, 3)
@@ -152,6 +155,14 @@ class MotionFit:
             raise BodyRigError(f"the motion's frame rate {self.fps:g} is not positive")
         self.detected = np.ones(t, bool) if self.detected is None else np.asarray(self.detected, bool)
         self.filled = np.zeros(t, bool) if self.filled is None else np.asarray(self.filled, bool)
+        if self.camera is not None:
+            from .camera import CameraPath
+            from .errors import BodyRigError
+
+            if not isinstance(self.camera, CameraPath):
+                raise BodyRigError(f"the motion's camera must be a CameraPath, got {type(self.camera).__name__}")
+            if self.camera.num_frames != t:
+                raise BodyRigError(f"the motion's camera path has {self.camera.num_frames} frames, the motion {t}")
 
     @property
     def num_frames(self) -> int:

@@ -205,7 +205,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
             tracker.close()
     except KeyboardInterrupt as exc:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial=_interrupted(exc))
+                         info, stride, f_px, partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
 
     if not any(recs.detected):
@@ -214,10 +214,10 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         raise NoPersonError(f"no person found in {info.path.name} ({len(recs)} frames looked at)")
     try:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial=stop[0] if stop else None)
+                         info, stride, f_px, partial=stop[0] if stop else None)
     except KeyboardInterrupt as exc:  # every frame is fitted: finish again (a CLI ignores further signals)
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial=_interrupted(exc))
+                         info, stride, f_px, partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
     motion.body_model = body_label(body)
     if stop is not None:
@@ -250,7 +250,7 @@ def _flush(buf, recs: _Frames, checkpoint, dev, focal, tm):
         recs.add(index, t, obs, h)
 
 
-def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes, info, stride,
+def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes, info, stride, focal,
             partial=None):
     """The fitted frames → a grounded, smoothed MotionFit in the world frame (None if nothing was fitted)."""
     from .results import MotionFit, reframe
@@ -278,14 +278,20 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
     if temporal:
         pose, transl = smooth_motion(pose, transl, fps, strength=smooth)
         feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
+        floor = floor_height(feet)
         transl, contact = ground_and_unslide(transl, feet, fps, contact=_contacts(feet, fps))
     else:
         feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
-        transl = transl - [0.0, floor_height(feet), 0.0]
+        floor = floor_height(feet)
+        transl = transl - [0.0, floor, 0.0]
+    from .camera import CameraPath, PinholeCamera
+
+    k = PinholeCamera(focal, focal, info.width / 2.0, info.height / 2.0, info.width, info.height)
+    camera = CameraPath.still(len(pose), k, video=str(info.path.resolve())).turned(np.eye(3), (0.0, -floor, 0.0))
     tm["post"] += time.perf_counter() - t0
     meta = {"source": str(info.path), "start_time": float(recs.time[a]), "start_frame": int(recs.index[a]),
             "stride": int(stride), "video_fps": float(info.fps), "frame": "world",
-            "camera": "still and level; world = R_x(pi) camera, floor at y = 0",
+            "camera_motion": "still and level; world = R_x(pi) camera, floor at y = 0",
             "smooth": float(smooth) if temporal else 0.0, "temporal": bool(temporal),
             "rest_pelvis": np.asarray(rest_pelvis, dtype=np.float64).tolist(),  # saving turns the motion with it
             "long_gaps": int((~keep).sum()), "unseen_before": int(a),
@@ -298,7 +304,7 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
     from .body.load import body_label
 
     return MotionFit(pose=pose, transl=transl, betas=betas, fps=fps, detected=det, filled=filled,
-                     body_model=body_label(body), metadata=meta)
+                     body_model=body_label(body), metadata=meta, camera=camera)
 
 
 def _contacts(feet, fps) -> np.ndarray:
