@@ -5,12 +5,14 @@ grid, in one PNG sheet (and, if asked, an mp4 of every frame). No Blender, no Op
         [--body open|tiny|PATH]
 
 The sheet: a title line, then two rows of `frames` panels, evenly spaced over the motion (first and last
-included). Top row: the video frame with the posed body mesh drawn over it through the motion's camera (the
-camera at that frame: inference.camera.CameraPath when the motion has one; a motion without one is shown through
-the still camera the video fit assumed: world = CAMERA_TO_WORLD · camera, the camera at the world origin, the focal
-length the image diagonal, inference.camera.default_focal). Bottom row: the same body from the side (orthographic,
-looking along the camera's right, 15° from above) on a 0.5 m grid in the floor plane y = 0 (where the video fit puts
-the floor), with the lowest point of the body above (+) or below (-) the floor written under it.
+included). Top row: the video frame with the posed body mesh drawn over it through the motion's camera at that
+frame (MotionFit.camera, an inference.camera.CameraPath). A motion without one (a file written before motions kept
+their camera, an export from Blender) is drawn through the still camera the video fit assumed then: at the world
+origin, world = CAMERA_TO_WORLD · camera, focal length the image diagonal (inference.camera.default_focal); as
+that fit moved the floor to y = 0 afterwards without saying by how much, such a body is drawn displaced upwards
+by the camera's height. Bottom row: the same body from the side (orthographic, looking along the camera's
+right, 15° from above) on a 0.5 m grid in the floor plane y = 0 (where the video fit puts the floor), with the
+lowest point of the body above (+) or below (-) the floor written under it.
 
 Motion frame t is video frame metadata["start_frame"] + t · metadata["stride"] of the timeline the fit read
 (inference.frames). Without --video the motion's own video (its camera's, else metadata["source"]) is used when that
@@ -25,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .camera import PinholeCamera, default_focal
-from .conventions import CAMERA_TO_WORLD
+from .camera import CameraPath, PinholeCamera, default_focal
 
 BODY_RGB = (158, 178, 217)  # the body material's colour in Blender (operators.photo_scene.body_material)
 OVERLAY_ALPHA = 0.65
@@ -46,39 +47,19 @@ SUFFIX = ".png"
 MP4_SUFFIX = ".mp4"
 
 
-@dataclass(frozen=True)
-class Camera:
-    """The camera of every motion frame, in the WORLD frame: rotation [T,3,3] camera-to-world (columns = the
-    camera's x right, y down, z forward axes), position [T,3] metres, intrinsics a PinholeCamera, video the source
-    clip (or None)."""
-
-    rotation: np.ndarray
-    position: np.ndarray
-    intrinsics: PinholeCamera
-    video: str | None = None
-
-    def to_camera(self, points, frame: int) -> np.ndarray:
-        """points [...,3] world → [...,3] in the camera frame of motion frame `frame`."""
-        return (np.asarray(points, dtype=np.float64) - self.position[frame]) @ self.rotation[frame]
-
-
-def still_camera(num_frames: int, width: float, height: float, video: str | None = None) -> Camera:
+def still_camera(num_frames: int, width: float, height: float, video: str | None = None) -> CameraPath:
     """The camera the video fit assumes when it knows no better: still, at the world origin, world =
     CAMERA_TO_WORLD · camera, focal length the image diagonal."""
     f = default_focal(width, height)
-    return Camera(rotation=np.repeat(CAMERA_TO_WORLD[None], num_frames, axis=0),
-                  position=np.zeros((num_frames, 3)),
-                  intrinsics=PinholeCamera(f, f, width / 2.0, height / 2.0, float(width), float(height)),
-                  video=video)
+    return CameraPath.still(num_frames, PinholeCamera(f, f, width / 2.0, height / 2.0, float(width), float(height)),
+                            video)
 
 
-def motion_camera(motion, width: float | None = None, height: float | None = None) -> Camera:
-    """The motion's own camera path (inference.results.MotionFit.camera) as a Camera, else the still camera for an
-    image of width x height (the video's size), else None when neither is known."""
-    path = getattr(motion, "camera", None)
-    if path is not None:
-        return Camera(np.asarray(path.rotation, dtype=np.float64), np.asarray(path.position, dtype=np.float64),
-                      path.intrinsics, path.video)
+def motion_camera(motion, width: float | None = None, height: float | None = None) -> CameraPath | None:
+    """The motion's own camera path (MotionFit.camera), else the still camera for an image of width x height
+    (the video's size), else None when neither is known."""
+    if motion.camera is not None:
+        return motion.camera
     if width is None or height is None:
         return None
     return still_camera(motion.num_frames, width, height)
@@ -115,14 +96,14 @@ def scaled(intrinsics: PinholeCamera, width: int, height: int) -> PinholeCamera:
 # --------------------------------------------------------------------------------------------- rendering
 
 
-def render_over(image, vertices, faces, camera: Camera, frame: int):
+def render_over(image, vertices, faces, camera: CameraPath, frame: int):
     """The body (vertices [V,3] world) drawn through `camera` at motion frame `frame` over `image` (uint8
     [h,w,3] RGB, the camera's image resized to any size) → (image with the body, coverage mask [h,w] bool)."""
     from . import raster
 
     h, w = image.shape[:2]
     k = scaled(camera.intrinsics, w, h)
-    pc = camera.to_camera(vertices, frame)
+    pc = (np.asarray(vertices, dtype=np.float64) - camera.position[frame]) @ camera.rotation[frame]
     z = pc[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         xy = k.project(pc)
@@ -286,7 +267,7 @@ def read_frames(video, indices) -> dict:
     return out
 
 
-def _video_for(motion, camera: Camera | None, video) -> Path | None:
+def _video_for(motion, camera: CameraPath | None, video) -> Path | None:
     """The clip to draw over: `video` when given, else the motion's own when that file exists."""
     if video is not None:
         return Path(video)
@@ -296,7 +277,7 @@ def _video_for(motion, camera: Camera | None, video) -> Path | None:
     return None
 
 
-def _frame_size(video: Path | None, camera: Camera | None):
+def _frame_size(video: Path | None, camera: CameraPath | None):
     if video is not None:
         from .frames import open_frames
 
@@ -328,7 +309,7 @@ class Preview:
     panel: tuple
 
 
-def make_preview(motion, data, video=None, frames: int = 8, camera: Camera | None = None,
+def make_preview(motion, data, video=None, frames: int = 8, camera: CameraPath | None = None,
                  title: str = "", floor_y: float = 0.0) -> Preview:
     """The preview sheet of `motion` (inference.results.MotionFit, WORLD frame) with body `data`
     (BodyModelData). video: the clip (None: the motion's own if it exists). camera: overrides the motion's.
@@ -368,7 +349,7 @@ def write_png(image, path) -> Path:
     return Path(path)
 
 
-def write_mp4(motion, data, path, video=None, camera: Camera | None = None, floor_y: float = 0.0,
+def write_mp4(motion, data, path, video=None, camera: CameraPath | None = None, floor_y: float = 0.0,
               progress=None) -> Path:
     """Every frame of the motion: the body over the video beside the side view, at the motion's rate, as an
     H.264 mp4 at `path` (atomically). progress: callable(done, total)."""

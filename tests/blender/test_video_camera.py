@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from inference.body import tiny_model
-from inference.camera import PinholeCamera
+from inference.camera import CameraPath, PinholeCamera
 from inference.conventions import CAMERA_TO_WORLD
 from inference.results import MotionFit
 
@@ -29,12 +29,10 @@ def _rot(axis, angle):
 def _camera_path(num_frames, intrinsics, video=None, moving=True):
     """A camera path by hand: pan (about world Y) and tilt (about the camera's x) growing over the clip, the
     camera walking sideways and rising, starting from the still camera at the origin."""
-    from inference.preview import Camera
-
     t = np.linspace(0.0, 1.0, num_frames) if moving else np.zeros(num_frames)
     rot = np.stack([_rot(1, 0.4 * a) @ CAMERA_TO_WORLD @ _rot(0, -0.2 * a) @ _rot(2, 0.05 * a) for a in t])
     pos = np.stack([0.8 * t, 0.3 * t, 0.2 * t], axis=1)
-    return Camera(rotation=rot, position=pos, intrinsics=intrinsics, video=video)
+    return CameraPath(rotation=rot, position=pos, intrinsics=intrinsics, video=video)
 
 
 def _motion(data, num_frames=12):

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
+from inference.results import MotionFit
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "e2e" / "data"
 CLIP = DATA / "gt_plain.mp4"  # 90 frames, 30 fps, 360x640, the open body 3 m away (scripts/render_gt_video.py)
@@ -31,12 +33,17 @@ def _open_body():
 
 
 def _truth():
-    """The rendered motion as a MotionFit in its world frame (camera at the origin, level; floor at floor_y)."""
-    from inference.results import MotionFit
+    """The rendered motion as a MotionFit as `video` writes one: floor at y = 0, its camera path (still, level,
+    1.1 m up: the renderer's), and the truth as rendered (camera at the origin, floor at floor_y)."""
+    from inference.camera import CameraPath
+    from inference.preview import still_camera
 
     gt = np.load(DATA / "gt_motion.npz")
-    motion = MotionFit(pose=gt["pose"], transl=gt["transl"], betas=gt["betas"], fps=float(gt["fps"]),
-                       body_model="open", metadata={"start_frame": 0, "stride": 1})
+    up = np.array([0.0, -float(gt["floor_y"]), 0.0])
+    camera = still_camera(len(gt["pose"]), 360, 640, video=str(CLIP)).turned(np.eye(3), up)
+    assert isinstance(camera, CameraPath)
+    motion = MotionFit(pose=gt["pose"], transl=gt["transl"] + up, betas=gt["betas"], fps=float(gt["fps"]),
+                       body_model="open", metadata={"start_frame": 0, "stride": 1}, camera=camera)
     return motion, gt
 
 
@@ -62,14 +69,14 @@ def test_overlay_lands_on_the_person_in_the_rendered_clip():
 
     data = _open_body()
     motion, gt = _truth()
-    prev = pv.make_preview(motion, data, video=CLIP, frames=6, floor_y=float(gt["floor_y"]))
+    prev = pv.make_preview(motion, data, video=CLIP, frames=6)
     assert prev.panel == (202, 360)
     s = 202 / 360  # panel / video
     joints = motion_joints(body_model(data, "cpu"), gt["pose"], gt["betas"], gt["transl"])
     fx, fy, cx, cy = gt["cam"]
     frames = _video_frames()
     for k, t in enumerate(prev.frames):
-        # the truth's joints through the renderer's camera, by hand: camera = R_x(pi) world (flip y and z)
+        # the truth's joints as rendered, projected by hand: camera = R_x(pi) world (flip y and z)
         pc = joints[t] * [1.0, -1.0, -1.0]
         uv = (pc[:, :2] / pc[:, 2:] * [fx, fy] + [cx, cy]) * s
         box = _box(prev.masks[k])

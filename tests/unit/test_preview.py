@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from inference import preview as pv
-from inference.camera import PinholeCamera
-from inference.conventions import CAMERA_TO_WORLD
+from inference.camera import CameraPath
 from inference.results import MotionFit
 
 
@@ -77,7 +76,7 @@ def test_the_body_is_drawn_where_the_pinhole_formula_projects_it(tiny_data):
     assert abs(v.min() - uv[:, 1].min()) <= 1.5 and abs(v.max() + 1 - uv[:, 1].max()) <= 1.5
     assert (out[mask] > 0).all() and (out[~mask] == 0).all()
     # the same body seen from a camera moved 1 m to the right (world +x) shifts left by f · 1 m / depth
-    moved = pv.Camera(cam.rotation, np.array([[1.0, 0.0, 0.0]]), cam.intrinsics)
+    moved = CameraPath(cam.rotation, np.array([[1.0, 0.0, 0.0]]), cam.intrinsics)
     _, mask2 = pv.render_over(image, verts, tiny_data.f, moved, 0)
     shift = np.nonzero(mask2)[1].mean() - u.mean()
     assert shift == pytest.approx(-400.0 / 5.0, rel=0.05)
