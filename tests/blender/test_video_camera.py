@@ -109,3 +109,53 @@ def test_a_missing_clip_gives_a_camera_without_background():
     bpy.context.scene.collection.children.link(coll)
     cam = add_video_camera(coll, _camera_path(3, k, video="/nonexistent/clip.mp4"))
     assert len(cam.data.background_images) == 0 and bpy.context.scene.camera == cam
+
+
+def _blender_pixels(scene, cam, arm, names, width, height):
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    out = []
+    for name in names:
+        ndc = world_to_camera_view(scene, cam, Vector(arm.matrix_world @ arm.pose.bones[name].head))
+        out.append((ndc.x * width, (1.0 - ndc.y) * height))
+    return np.array(out)
+
+
+def test_importing_a_motion_with_a_camera_path_adds_the_video_camera(operators_on, tmp_path):
+    """File > Import > Motion of a .npz that keeps a moving camera (saved Z up, read back): the scene camera
+    projects the rig's joints onto CameraPath.project of the motion's joints, and the clip is behind it."""
+    import bpy
+
+    from inference.body import body_model
+    from inference.body.kinematics import motion_joints
+    from inference.motion_io import load_motion, save_motion
+
+    data = tiny_model()
+    k = PinholeCamera(fx=734.3, fy=734.3, cx=180.0, cy=320.0, width=360.0, height=640.0)
+    motion = _motion(data)
+    motion.camera = _camera_path(motion.num_frames, k, video=str(CLIP))
+    motion.metadata["start_frame"] = 4
+    path = save_motion(motion, tmp_path / "walk.npz")
+    back = load_motion(path)
+    assert back.camera is not None
+    assert bpy.ops.bodyrig.import_motion(filepath=str(path)) == {"FINISHED"}
+    scene = bpy.context.scene
+    arm = bpy.context.view_layer.objects.active
+    cam = scene.camera
+    assert cam is not None and cam.type == "CAMERA" and cam.animation_data.action is not None
+    joints = motion_joints(body_model(data, "cpu"), back.pose, back.betas, back.transl)
+    expected = back.camera.project(joints)  # [T,24,2]
+    for t in (0, 6, 11):
+        scene.frame_set(scene.frame_start + t)
+        got = _blender_pixels(scene, cam, arm, data.joint_names[:24], 360, 640)
+        assert np.abs(got - expected[t]).max() < 1.0, t
+    bg = cam.data.background_images[0]
+    assert cam.data.show_background_images and Path(bpy.path.abspath(bg.clip.filepath)) == CLIP
+    assert bg.clip.frame_start == scene.frame_start - 4  # the motion's first frame is the clip's 5th
+
+    # onto the selected character: the camera comes too
+    before = {o.name for o in bpy.data.objects if o.type == "CAMERA"}
+    assert bpy.ops.bodyrig.import_motion(filepath=str(path), target="SELECTED") == {"FINISHED"}
+    added = {o.name for o in bpy.data.objects if o.type == "CAMERA"} - before
+    assert len(added) == 1 and scene.camera.name in added
