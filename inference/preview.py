@@ -248,23 +248,28 @@ def body_vertices(motion, data, frames) -> np.ndarray:
     return np.concatenate(out)
 
 
-def read_frames(video, indices) -> dict:
-    """The video timeline's frames at `indices` → {index: RGB uint8 [H,W,3]} (those the video has), decoding
-    the clip once up to the last one."""
+def iter_frames(video, indices):
+    """Yield (index, RGB uint8 [H,W,3]) for the video timeline's frames at `indices` (those the video has), in
+    order, in one decoding pass that stops after the last one."""
     from .frames import open_frames
 
     wanted = set(int(i) for i in np.asarray(indices).ravel())
+    if not wanted:
+        return
     src = open_frames(video)
     last = max(wanted)
-    out = {}
     end = min(src.info.duration, (last + 1.5) / src.info.fps)
     for chunk in src.chunks(0.0, end if end > 0 else None, 1, chunk_size=16):
         for i, frame in zip(chunk.indices, chunk.frames):
             if int(i) in wanted:
-                out[int(i)] = frame
+                yield int(i), frame
         if chunk.indices[-1] >= last:
-            break
-    return out
+            return
+
+
+def read_frames(video, indices) -> dict:
+    """{index: frame} of `iter_frames` (for a few frames: they are all held)."""
+    return dict(iter_frames(video, indices))
 
 
 def _video_for(motion, camera: CameraPath | None, video) -> Path | None:
@@ -288,7 +293,16 @@ def _frame_size(video: Path | None, camera: CameraPath | None):
     return 640, 480  # nothing known: a 4:3 grey frame, the still camera of that size
 
 
-def _background(frame, camera_size, panel) -> np.ndarray:
+def _setup(motion, video, camera: CameraPath | None):
+    """→ (the clip or None, the camera, the panel size) for drawing `motion`."""
+    camera = camera or motion_camera(motion)
+    video = _video_for(motion, camera, video)
+    width, height = _frame_size(video, camera)
+    camera = camera or motion_camera(motion, width, height)
+    return video, camera, panel_size(width, height)
+
+
+def _background(frame, panel) -> np.ndarray:
     import cv2
 
     if frame is None:
@@ -314,10 +328,7 @@ def make_preview(motion, data, video=None, frames: int = 8, camera: CameraPath |
     """The preview sheet of `motion` (inference.results.MotionFit, WORLD frame) with body `data`
     (BodyModelData). video: the clip (None: the motion's own if it exists). camera: overrides the motion's.
     Raises BadInputError for an unreadable video."""
-    video = _video_for(motion, camera or motion_camera(motion), video)
-    width, height = _frame_size(video, camera or motion_camera(motion))
-    camera = camera or motion_camera(motion, width, height)
-    panel = panel_size(width, height)
+    video, camera, panel = _setup(motion, video, camera)
     picks = sample_frames(motion.num_frames, frames)
     verts = body_vertices(motion, data, picks)
     images = read_frames(video, video_frame_index(motion, picks)) if video is not None else {}
@@ -325,7 +336,7 @@ def make_preview(motion, data, video=None, frames: int = 8, camera: CameraPath |
     top, bottom, masks, labels = [], [], [], []
     for k, t in enumerate(picks):
         frame = images.get(int(video_frame_index(motion, t)))
-        over, mask = render_over(_background(frame, (width, height), panel), verts[k], data.f, camera, int(t))
+        over, mask = render_over(_background(frame, panel), verts[k], data.f, camera, int(t))
         top.append(over)
         masks.append(mask)
         bottom.append(render_side(verts[k], data.f, view, floor_y)[0])
@@ -357,25 +368,26 @@ def write_mp4(motion, data, path, video=None, camera: CameraPath | None = None, 
 
     from .fileio import atomic_path
 
-    video = _video_for(motion, camera or motion_camera(motion), video)
-    width, height = _frame_size(video, camera or motion_camera(motion))
-    camera = camera or motion_camera(motion, width, height)
-    panel = panel_size(width, height)
+    video, camera, panel = _setup(motion, video, camera)
     view = side_view(camera.rotation.mean(0)[:, 0], panel)
     size = (2 * panel[0] + (2 * panel[0]) % 2, panel[1] + panel[1] % 2)  # H.264 wants even sizes
+    every = np.arange(motion.num_frames)
+    frames = iter_frames(video, video_frame_index(motion, every)) if video is not None else iter(())
+    held = (-1, None)  # the last decoded (index, frame): the video is read once, in step with the motion
     with atomic_path(path, suffix=MP4_SUFFIX) as tmp:
         writer = imageio_ffmpeg.write_frames(str(tmp), size, fps=float(motion.fps), macro_block_size=1,
                                              codec="libx264", pix_fmt_out="yuv420p", quality=7)
         writer.send(None)
         try:
-            for s in range(0, motion.num_frames, 32):
-                picks = np.arange(s, min(s + 32, motion.num_frames))
+            for first in range(0, motion.num_frames, 32):
+                picks = every[first:first + 32]
                 verts = body_vertices(motion, data, picks)
-                images = read_frames(video, video_frame_index(motion, picks)) if video is not None else {}
                 for k, t in enumerate(picks):
-                    frame = images.get(int(video_frame_index(motion, t)))
-                    over, _ = render_over(_background(frame, (width, height), panel), verts[k], data.f, camera,
-                                          int(t))
+                    want = int(video_frame_index(motion, t))
+                    while held[0] < want:
+                        held = next(frames, (np.inf, None))
+                    frame = held[1] if held[0] == want else None
+                    over, _ = render_over(_background(frame, panel), verts[k], data.f, camera, int(t))
                     side, _ = render_side(verts[k], data.f, view, floor_y)
                     out = np.zeros((size[1], size[0], 3), np.uint8)
                     out[:panel[1], :panel[0]] = over
