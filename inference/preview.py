@@ -38,7 +38,8 @@ TITLE = 26  # the title line's height, px
 SIDE_ELEVATION = np.radians(15.0)
 SIDE_SPAN_M = 2.6  # metres of height a side panel shows
 GRID_M = 0.5
-GRID_EXTENT_M = 12.0
+GRID_EXTENT_M = 6.0
+GRID_FADE_M = 5.0  # grid lines fade out this far behind the body
 NEAR_M = 0.05  # triangles with a vertex closer to the camera than this are not drawn
 BACKGROUND = (128, 128, 128)
 SIDE_BACKGROUND = (236, 236, 232)
@@ -177,23 +178,31 @@ def render_side(vertices, faces, view: SideView, floor_y: float = 0.0):
 
 
 def _grid(image, view: SideView, centre, floor_y: float) -> None:
-    """Lines every GRID_M metres in the floor plane around `centre`, drawn into `image` (in place)."""
+    """Lines every GRID_M metres in the floor plane around `centre`, drawn into `image` (in place), fading into
+    the background with distance behind the centre (a floor rather than a wall of lines)."""
     import cv2
 
     lo = np.floor((centre[[0, 2]] - GRID_EXTENT_M) / GRID_M) * GRID_M
     n = int(round(2 * GRID_EXTENT_M / GRID_M)) + 1
     ticks = [lo[0] + GRID_M * np.arange(n), lo[1] + GRID_M * np.arange(n)]
-    span = [ticks[0][[0, -1]], ticks[1][[0, -1]]]
+    bg = np.array(SIDE_BACKGROUND, dtype=np.float64)
     for axis in (0, 1):
         for value in ticks[axis]:
-            ends = np.zeros((2, 3))
-            ends[:, 1] = floor_y
-            ends[:, 0 if axis == 0 else 2] = value
-            ends[:, 2 if axis == 0 else 0] = span[1 - axis]
-            xy, _ = view.project(ends, centre)
-            a, b = (tuple(int(round(c)) for c in p) for p in xy)
+            # the line in GRID_M pieces, each faded by its own distance
+            pts = np.zeros((n, 3))
+            pts[:, 1] = floor_y
+            pts[:, 0 if axis == 0 else 2] = value
+            pts[:, 2 if axis == 0 else 0] = ticks[1 - axis]
+            xy, depth = view.project(pts, centre)
             major = abs(value / (2 * GRID_M) - round(value / (2 * GRID_M))) < 1e-6  # every metre darker
-            cv2.line(image, a, b, (150, 150, 150) if major else (195, 195, 195), 1, cv2.LINE_AA)
+            ink = np.full(3, 120.0 if major else 170.0)
+            for i in range(n - 1):
+                fade = float(np.clip(1.0 - (depth[i] + depth[i + 1]) / (2 * GRID_FADE_M), 0.0, 1.0))
+                if fade <= 0:
+                    continue
+                colour = tuple(float(c) for c in bg + (ink - bg) * fade)
+                a, b = (tuple(int(round(c)) for c in p) for p in xy[i:i + 2])
+                cv2.line(image, a, b, colour, 1, cv2.LINE_AA)
 
 
 # ------------------------------------------------------------------------------------------------ the sheet
