@@ -14,6 +14,8 @@ Where each job lives:
 - body models: `body/` (loading and caching, the open body, SMPL files, forward kinematics in `body/kinematics.py`)
 - results and their files: `results.py` (BodyFit, MotionFit), `motion_io.py` (.npz/.smpl), `fileio.py`
   (verified atomic writes: every output is checked complete on disk before it gets its name)
+- looking at a motion: `preview.py` (the body over the video and from the side, a PNG sheet / mp4; the CLI's
+  `preview`), drawn by the numpy rasteriser `raster.py`
 - PIFu's clothed mesh: `pifu/`; device choice: `device.py`; errors: `errors.py`; the CLI table: `cli.py`
 - scene building (bpy) is not here: `operators/` (its `settings.py` turns operator + preferences into Settings).
 """
