@@ -12,7 +12,8 @@ Scores, per frame of each motion (the open body's mesh, 6890 vertices):
   (horizontal speed < 0.25 m/s over ±2 frames, i.e. a foot planted), its normal taken as up; the same two
   scores against that plane. A motion whose "floor" was tilted or whose depth drifted scatters those points
   off one plane; a motion whose own floor is right gives nearly the same numbers in both.
-With --frames, a few video frames are drawn with the projected body (its camera path) and a 1 m floor grid.
+With --frames, a few video frames are drawn with the projected body (its camera path), a 1 m floor grid (blue)
+and the horizon at the camera's height (red): on the court, the grid should follow the court's lines.
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ def draw_frames(motion, video: Path, out_dir: Path, count: int = 6) -> list[Path
         for b in zs:
             seg = np.stack([np.linspace(xs[0], xs[-1], 40), np.zeros(40), np.full(40, b)], 1)
             _polyline(bgr, cam, t, seg)
+        # the horizon: points 1 km away at the camera's height, across the view
+        yaw = np.linspace(-1.2, 1.2, 60) + np.arctan2(-cam.rotation[t][0, 2], -cam.rotation[t][2, 2])
+        far = cam.position[t] + 1000 * np.stack([-np.sin(yaw), np.zeros_like(yaw), -np.cos(yaw)], 1)
+        _polyline(bgr, cam, t, far, colour=(0, 0, 255))
         uv = cam.intrinsics.project(_local(cam, t, verts[t, ::10]))
         for u, v in uv.astype(int):
             cv2.circle(bgr, (int(u), int(v)), 1, (0, 220, 0), -1)
@@ -147,7 +152,7 @@ def _local(cam, t, pts):
     return (pts - cam.position[t]) @ cam.rotation[t]
 
 
-def _polyline(bgr, cam, t, pts):
+def _polyline(bgr, cam, t, pts, colour=(255, 120, 0)):
     import cv2
 
     local = _local(cam, t, pts)
@@ -155,7 +160,7 @@ def _polyline(bgr, cam, t, pts):
     if keep.sum() < 2:
         return
     uv = cam.intrinsics.project(local[keep])
-    cv2.polylines(bgr, [np.round(uv).astype(np.int32)], False, (255, 120, 0), 1, cv2.LINE_AA)
+    cv2.polylines(bgr, [np.round(uv).astype(np.int32)], False, colour, 1, cv2.LINE_AA)
 
 
 def main() -> int:
@@ -165,6 +170,7 @@ def main() -> int:
     ap.add_argument("video", nargs="?", default=str(VIDEO))
     ap.add_argument("--before", default="/work/main")
     ap.add_argument("--frames", default=None)
+    ap.add_argument("--after", default=str(REPO), help="the tree to measure as 'after' (default: this one)")
     args = ap.parse_args()
     video = Path(args.video)
     rev = subprocess.run(["git", "-C", args.before, "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -173,7 +179,7 @@ def main() -> int:
                           text=True).stdout.strip()
     print(f"{video.name}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
-        for label, tree in (("before", Path(args.before)), ("after", REPO)):
+        for label, tree in (("before", Path(args.before)), ("after", Path(args.after))):
             out = Path(tmp) / f"{label}.npz"
             secs = fit_in(tree, video, out)
             motion = load_motion(out)

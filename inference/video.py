@@ -8,10 +8,11 @@ Pipeline, streamed so that memory does not grow with the video's length:
 2. as soon as a run of frames is settled (every frame up to the latest detection: its gaps are closed), it is
    fitted in chunks (inference.sequence_fit: temporal terms, warm start from the previous chunk's last frame;
    with an HMR checkpoint its poses initialise the fit);
-3. at the end: camera → world (inference.results.reframe), a One-Euro filter of user-set strength, the floor
-   put at y = 0 and foot sliding removed (inference.temporal.ground_and_unslide with the fitted foot joints).
-The camera is taken to be still and level (world = R_x(π) · camera); its focal length defaults to the image
-diagonal (inference.fit.default_focal).
+   Beside the tracker, the camera's turn per frame is measured from the background (inference.camera_motion);
+3. at the end: camera → world with those turns, a One-Euro filter of user-set strength, gravity and the floor
+   from the feet, depth per frame on that floor, foot sliding removed (inference.world_frame.place_in_world);
+   the motion's `camera` is the camera path in that world. The focal length defaults to the image diagonal
+   (inference.fit.default_focal). temporal=False keeps the old baseline: a still, level camera, one floor.
 
 Frames: missing frames (person not found) are `detected` False. Gaps of at most `max_gap` seconds between two
 detections are filled (`filled` True: fitted with the temporal terms across them). A person lost for longer (a

@@ -51,6 +51,25 @@ def contacts(feet, fps) -> np.ndarray:
     return foot_contacts(calm, fps, height=CONTACT_HEIGHT, speed=CONTACT_SPEED)
 
 
+PLANTED_SPEED = 0.5  # m/s: a foot joint slower than this (smoothed, horizontal and vertical) may carry weight
+PLANTED_ABOVE = 0.10  # m: ... when it is at most this far above the lowest foot joint of its frame
+
+
+def planted(feet, fps) -> np.ndarray:
+    """feet [T,F,3] world (y up) → [T] bool: a foot is down in that frame (a foot joint nearly still, and among
+    the lowest of its frame), judged without the floor's height, which the depth's drift moves: used to find
+    the floor and to put the body on it."""
+    from .temporal import one_euro
+
+    calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
+    speed = np.zeros(feet.shape[:2])
+    if len(feet) > 1:
+        speed[1:] = np.linalg.norm(np.diff(calm, axis=0), axis=-1) * fps
+        speed[0] = speed[1]
+    low = calm[..., 1] <= calm[..., 1].min(axis=1, keepdims=True) + PLANTED_ABOVE
+    return ((speed < PLANTED_SPEED) & low).any(axis=1)
+
+
 def lowest_points(model, pose, betas, transl, batch: int = 64) -> np.ndarray:
     """The body mesh's lowest vertex (smallest y) per frame → [T,3] world."""
     import torch
@@ -83,8 +102,7 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
     joints = motion_joints(model, pose, betas, transl)
     level = level_rotation(trunk_up(joints))  # a first guess of gravity: the trunk, on average
     feet = joints[:, FOOT_JOINTS] @ level.T
-    contact = contacts(feet, fps)
-    down = contact.any(axis=1)
+    down = planted(feet, fps)
     low = lowest_points(model, pose, betas, transl) @ level.T
     normal, _ = floor_plane(low[down] if down.sum() >= 3 else low, np.array([0.0, 1.0, 0.0]))
     level = level_rotation(normal) @ level
