@@ -70,17 +70,32 @@ def planted(feet, fps) -> np.ndarray:
     return ((speed < PLANTED_SPEED) & low).any(axis=1)
 
 
-def lowest_points(model, pose, betas, transl, batch: int = 64) -> np.ndarray:
-    """The body mesh's lowest vertex (smallest y) per frame → [T,3] world."""
+LOW_JOINTS = (4, 5, 7, 8, 10, 11)  # knees, ankles, feet: the vertices that can be a standing body's lowest
+
+
+def lowest_points(model, pose, betas, transl) -> np.ndarray:
+    """The body mesh's lowest vertex (smallest y) per frame → [T,3] world, among the vertices skinned mostly to
+    the legs below the knees (LOW_JOINTS): SMPL's skinning (with its pose correctives) of those few hundred
+    vertices only, a small part of the cost of posing the whole mesh every frame."""
     import torch
 
-    out = []
+    from .body.kinematics import rigid_joints
+    from .rotations import axis_angle_to_matrix
+
+    data = model.data
+    ids = np.flatnonzero(data.weights[:, list(LOW_JOINTS)].sum(axis=1) > 0.5)
+    verts, rest = data.shaped(betas)
+    rots = axis_angle_to_matrix(torch.as_tensor(np.asarray(pose, dtype=np.float64)))
     with torch.no_grad():
-        for s in range(0, len(pose), batch):
-            v = model(pose[s:s + batch], betas[None].repeat(len(pose[s:s + batch]), 0), transl[s:s + batch])
-            v = v.vertices.double().cpu().numpy()
-            out.append(v[np.arange(len(v)), v[..., 1].argmin(axis=1)])
-    return np.concatenate(out)
+        _, a = rigid_joints(rots, torch.as_tensor(rest)[None].expand(len(rots), -1, -1), model.parents.cpu())
+    rots, a = rots.numpy(), a.numpy()
+    v = np.repeat(verts[ids][None], len(pose), 0)
+    if data.has_pose_correctives:
+        feat = (rots[:, 1:] - np.eye(3)).reshape(len(pose), -1)  # SMPL's pose feature, [T,207]
+        v = v + (feat @ data.posedirs[ids].reshape(-1, feat.shape[1]).T).reshape(v.shape)
+    m = (data.weights[ids] @ a.reshape(len(a), 24, 16)).reshape(len(a), -1, 4, 4)  # blended transforms [T,S,4,4]
+    v = (m[..., :3, :3] * v[..., None, :]).sum(-1) + m[..., :3, 3] + np.asarray(transl)[:, None]
+    return v[np.arange(len(v)), v[..., 1].argmin(axis=1)]
 
 
 def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) -> WorldMotion:
