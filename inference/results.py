@@ -40,7 +40,8 @@ def reframe(pose, transl, rest_pelvis, rotation=CAMERA_TO_WORLD):
     """Express an SMPL body in another frame: pose [...,24,3], transl [...,3], rest_pelvis [3] → same shapes.
 
     SMPL rotates the body about its rest pelvis J0 and then translates: x' = R (x - J0) + J0 + t. Turning the
-    whole body by W gives orientation W R and translation t' = W (J0 + t) - J0.
+    whole body by W gives orientation W R and translation t' = W (J0 + t) - J0. rotation: [3,3], or [...,3,3]
+    one per frame (a moving camera's camera-to-world turn).
     """
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -49,7 +50,7 @@ def reframe(pose, transl, rest_pelvis, rotation=CAMERA_TO_WORLD):
     j0 = np.asarray(rest_pelvis, dtype=np.float64)
     w = np.asarray(rotation, dtype=np.float64)
     pose[..., 0, :] = matrix_to_axis_angle(w @ axis_angle_to_matrix(pose[..., 0, :]))
-    new_transl = (j0 + transl) @ w.T - j0
+    new_transl = np.einsum("...ij,...j->...i", w, j0 + transl) - j0
     return pose, new_transl
 
 
