@@ -101,3 +101,14 @@ def test_side_panel_stands_the_body_on_the_floor_line(tiny_data):
     v = np.nonzero(mask)[0]
     assert abs(v.max() + 1 - xy[:, 1].max()) <= 1.5 and abs(v.min() - xy[:, 1].min()) <= 1.5
     assert image.shape == (360, 200, 3)
+
+
+def test_motion_camera_prefers_the_motions_own_then_the_still_camera():
+    m = MotionFit(pose=np.zeros((2, 24, 3)), transl=np.zeros((2, 3)), betas=np.zeros(10), fps=30.0)
+    assert pv.motion_camera(m) is None  # nothing known
+    still = pv.motion_camera(m, 360, 640)
+    assert still.intrinsics.fx == pytest.approx(np.hypot(360, 640)) and still.intrinsics.cx == 180.0
+    assert np.allclose(still.rotation, np.diag([1.0, -1.0, -1.0])) and np.allclose(still.position, 0.0)
+    own = CameraPath(still.rotation, still.position + [0.0, 1.5, 0.0], still.intrinsics)
+    m.camera = own
+    assert pv.motion_camera(m, 100, 100) is own
