@@ -42,7 +42,7 @@ GRID_EXTENT_M = 6.0
 GRID_FADE_M = 5.0  # grid lines fade out this far behind the body
 NEAR_M = 0.05  # triangles with a vertex closer to the camera than this are not drawn
 BACKGROUND = (128, 128, 128)
-SIDE_BACKGROUND = (236, 236, 232)
+SIDE_BACKGROUND = (234, 234, 234)
 MAX_FRAMES = 64
 SUFFIX = ".png"
 MP4_SUFFIX = ".mp4"
@@ -185,24 +185,26 @@ def _grid(image, view: SideView, centre, floor_y: float) -> None:
     lo = np.floor((centre[[0, 2]] - GRID_EXTENT_M) / GRID_M) * GRID_M
     n = int(round(2 * GRID_EXTENT_M / GRID_M)) + 1
     ticks = [lo[0] + GRID_M * np.arange(n), lo[1] + GRID_M * np.arange(n)]
-    bg = np.array(SIDE_BACKGROUND, dtype=np.float64)
-    for axis in (0, 1):
-        for value in ticks[axis]:
-            # the line in GRID_M pieces, each faded by its own distance
-            pts = np.zeros((n, 3))
-            pts[:, 1] = floor_y
-            pts[:, 0 if axis == 0 else 2] = value
-            pts[:, 2 if axis == 0 else 0] = ticks[1 - axis]
-            xy, depth = view.project(pts, centre)
-            major = abs(value / (2 * GRID_M) - round(value / (2 * GRID_M))) < 1e-6  # every metre darker
-            ink = np.full(3, 120.0 if major else 170.0)
-            for i in range(n - 1):
-                fade = float(np.clip(1.0 - (depth[i] + depth[i + 1]) / (2 * GRID_FADE_M), 0.0, 1.0))
-                if fade <= 0:
-                    continue
-                colour = tuple(float(c) for c in bg + (ink - bg) * fade)
-                a, b = (tuple(int(round(c)) for c in p) for p in xy[i:i + 2])
-                cv2.line(image, a, b, colour, 1, cv2.LINE_AA)
+    # every line in GRID_M pieces, each faded by its own distance: [2 axes, n lines, n points, 3]
+    pts = np.zeros((2, n, n, 3))
+    pts[..., 1] = floor_y
+    pts[0, :, :, 0], pts[0, :, :, 2] = ticks[0][:, None], ticks[1][None, :]
+    pts[1, :, :, 2], pts[1, :, :, 0] = ticks[1][:, None], ticks[0][None, :]
+    xy, depth = view.project(pts, centre)
+    fade = np.clip(1.0 - (depth[..., 1:] + depth[..., :-1]) / (2 * GRID_FADE_M), 0.0, 1.0)  # [2,n,n-1]
+    values = np.stack(ticks)[:, :, None]
+    major = np.abs(values / (2 * GRID_M) - np.round(values / (2 * GRID_M))) < 1e-6  # every metre darker
+    ink = np.where(major, 120.0, 170.0)
+    bg = float(SIDE_BACKGROUND[0])
+    grey = np.rint(bg + (ink - bg) * fade).astype(int)
+    ends = np.rint(xy).astype(int)
+    h, w = image.shape[:2]
+    a, b = ends[..., :-1, :], ends[..., 1:, :]
+    inside = ((np.maximum(a[..., 0], b[..., 0]) >= 0) & (np.minimum(a[..., 0], b[..., 0]) < w)
+              & (np.maximum(a[..., 1], b[..., 1]) >= 0) & (np.minimum(a[..., 1], b[..., 1]) < h))
+    for i in zip(*np.nonzero(inside & (fade > 0))):
+        g = int(grey[i])
+        cv2.line(image, tuple(a[i].tolist()), tuple(b[i].tolist()), (g, g, g), 1, cv2.LINE_AA)
 
 
 # ------------------------------------------------------------------------------------------------ the sheet
