@@ -163,3 +163,31 @@ def test_demo_given_a_video_makes_the_motion_the_blend_and_the_sheet(tmp_path):
     assert all(is_complete(p) for p in (blend, motion, sheet))
     image = cv2.imread(str(sheet))
     assert image.shape[0] > 2 * 360 and image.shape[1] > 8 * 202  # two rows of eight panels
+
+
+def test_cli_a_video_that_is_no_video_exits_2(tmp_path):
+    from inference.motion_io import save_motion
+
+    motion, _ = _truth()
+    path = save_motion(motion, tmp_path / "gt.npz")
+    fake = tmp_path / "clip.mp4"
+    fake.write_text("not a video\n" * 50)
+    res = _cli(path, "--video", fake, "--out", tmp_path / "sheet.png", timeout=120)
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "clip.mp4" in res.stderr, res.stderr
+    assert not (tmp_path / "sheet.png").exists()
+
+
+def test_frames_the_video_does_not_have_are_drawn_on_grey():
+    """A motion that claims to start past the clip's end (another clip given by mistake): grey, not a crash."""
+    from inference import preview as pv
+    from inference.body import tiny_model
+
+    motion, _ = _truth()
+    motion.metadata["start_frame"] = 1000
+    data = tiny_model()
+    motion.betas = np.zeros(data.num_betas)
+    prev = pv.make_preview(motion, data, video=CLIP, frames=3)
+    (w, h), origins = pv.sheet_layout(3, prev.panel)
+    x, y = origins[0][1]
+    panel = prev.sheet[y:y + prev.panel[1], x:x + prev.panel[0]]
+    assert (panel[~prev.masks[1]] == pv.BACKGROUND).all(axis=-1).mean() > 0.95  # labels aside
