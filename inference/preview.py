@@ -443,6 +443,9 @@ def run(args) -> int:
     result = world_motion(args.motion, Settings(body=body))
     motion, data = result.motion, result.body
     title = f"{Path(args.motion).name}: {motion.num_frames} frames at {motion.fps:g} fps, body {body}"
+    if motion.camera is None:
+        print("note: the motion keeps no camera; it is drawn through a still camera at the floor's height, so the "
+              "body shows up too high over the footage", file=sys.stderr)
     preview = make_preview(motion, data, video=args.video, frames=args.frames, title=title)
     with write_output(out):
         write_png(preview.sheet, out)

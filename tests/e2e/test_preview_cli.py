@@ -191,3 +191,16 @@ def test_frames_the_video_does_not_have_are_drawn_on_grey():
     x, y = origins[0][1]
     panel = prev.sheet[y:y + prev.panel[1], x:x + prev.panel[0]]
     assert (panel[~prev.masks[1]] == pv.BACKGROUND).all(axis=-1).mean() > 0.95  # labels aside
+
+
+def test_cli_says_when_the_motion_keeps_no_camera(tmp_path):
+    from inference.motion_io import save_motion
+
+    motion, _ = _truth()
+    motion.camera = None
+    path = save_motion(motion, tmp_path / "old.npz")
+    res = _cli(path, "--video", CLIP, "--out", tmp_path / "sheet.png", "--frames", 1, "--body", "tiny", timeout=120)
+    assert res.returncode == 0 and "keeps no camera" in res.stderr, res.stderr
+    with_camera = save_motion(_truth()[0], tmp_path / "new.npz")
+    res = _cli(with_camera, "--out", tmp_path / "sheet2.png", "--frames", 1, "--body", "tiny", timeout=120)
+    assert res.returncode == 0 and "keeps no camera" not in res.stderr, res.stderr
