@@ -23,6 +23,7 @@ import sys
 COMMANDS = {
     "body": ("inference.body.cli", "body models: build the open body, convert SMPL files"),
     "fit": ("inference.photo", "photo to SMPL: detect, (regress,) fit; writes a BodyFit JSON"),
+    "preview": ("inference.preview", "motion to a PNG sheet: the body over sampled video frames and from the side"),
     "pifu": ("inference.pifu.cli", "photo to clothed, coloured mesh with PIFu's released checkpoints"),
     "video": ("inference.video", "video to SMPL motion: track one person, temporal fit; writes an AMASS-style .npz"),
 }

@@ -9,6 +9,8 @@ Frames (see inference/results.py for the BodyFit/MotionFit fields that use them)
 - `.smpl` files (Meshcapade's smplcodec): Y up like the world frame (their bodies live in glTF scenes, .mcs).
 - Blender: Z up. The rig is built in the body frame and turned once, at object level, by BODY_TO_BLENDER_EULER
   (+90° about X), so body (x, y, z) is Blender (x, -z, y); the photo camera gets the same turn and looks along +Y.
+  A Blender camera looks down its local -Z with +Y up; OpenCV's looks down +z with y down: the camera's own
+  axes differ by OPENCV_TO_BLENDER_CAMERA (a flip of y and z), applied by `camera_to_blender` with the world turn.
 Frame rates: floats everywhere (29.97 stays 29.97); `fps_rational` is the one rule for writing them as p/q.
 The pinhole camera type is inference.camera.PinholeCamera.
 """
@@ -25,7 +27,17 @@ Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  #
 Y_UP_TO_Z_UP = Z_UP_TO_Y_UP.T  # R_x(+90°): the world's +Y (up) becomes AMASS's +Z
 BODY_TO_BLENDER_EULER = (math.pi / 2, 0.0, 0.0)  # XYZ Euler, the object-level turn of rigs and photo cameras
 BODY_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # R_x(+90°)
+OPENCV_TO_BLENDER_CAMERA = np.diag([1.0, -1.0, -1.0])  # Blender camera axes → OpenCV camera axes (and back)
 NTSC_RATES = (24, 30, 48, 60, 120, 240)  # n·1000/1001 rates that containers round (AVI stores 29.97)
+
+
+def camera_to_blender(rotation, position):
+    """A camera pose in the WORLD frame (rotation [...,3,3] camera-to-world with OpenCV camera axes, position
+    [...,3] metres) → the Blender camera object's (rotation matrices [...,3,3], locations [...,3]) in Blender's
+    frame (Z up), for a rig turned by BODY_TO_BLENDER at the origin."""
+    r = np.asarray(rotation, dtype=np.float64)
+    p = np.asarray(position, dtype=np.float64)
+    return BODY_TO_BLENDER @ r @ OPENCV_TO_BLENDER_CAMERA, p @ BODY_TO_BLENDER.T
 
 
 def snap_fps(fps: float) -> float:

@@ -10,6 +10,10 @@ Our `.npz` (AMASS's key names, so AMASS tools read it):
     mocap_framerate float64   frames per second (29.97 stays 29.97)
     detected [T] bool, filled [T] bool, body_model str     (ours)
     bodyrig_metadata str      JSON: units, frame, up axis, rest pelvis, format version, and MotionFit.metadata
+    camera_rotation [T,3,3], camera_position [T,3] float64   (ours, when the motion has a camera path) the video
+                              camera's camera-to-world rotation and centre per frame, in the file's frame (Z up,
+                              turned with the motion); its intrinsics and video in bodyrig_metadata["camera"]
+                              {"fx","fy","cx","cy","width","height","video"} (inference.camera.CameraPath)
 Our files are in AMASS's own frame (format version 2): Z up, the floor the XY plane, `poses[:, :3]` (root
 orientation) and `trans` in that frame, so AMASS tools and the SMPL-X Blender add-on show the body standing.
 Saving turns the Y-up world motion by Y_UP_TO_Z_UP (inference.conventions); an exact turn needs the shaped
@@ -52,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from .conventions import Y_UP_TO_Z_UP, Z_UP_TO_Y_UP  # AMASS's Z-up mocap frame ↔ our Y-up world frame
-from .errors import BadInputError, ModelFileError
+from .errors import BadInputError, BodyRigError, ModelFileError
 from .limits import MAX_ANGLE_RAD, MAX_TRANSLATION_M, check_finite, check_fps, check_frames, npz_members
 from .results import MotionFit
 
@@ -104,8 +108,10 @@ def amass_to_world(motion: MotionFit, rest_pelvis) -> MotionFit:
 
     pose, transl = reframe(motion.pose, motion.transl, rest_pelvis, rotation=Z_UP_TO_Y_UP)
     meta = dict(motion.metadata, frame="world", rest_pelvis=np.asarray(rest_pelvis, dtype=np.float64).tolist())
+    camera = motion.camera.turned(Z_UP_TO_Y_UP) if motion.camera is not None else None
     return MotionFit(pose=pose, transl=transl, betas=motion.betas, fps=motion.fps, detected=motion.detected,
-                     filled=motion.filled, body_model=motion.body_model, gender=motion.gender, metadata=meta)
+                     filled=motion.filled, body_model=motion.body_model, gender=motion.gender, metadata=meta,
+                     camera=camera)
 
 
 # ---------------------------------------------------------------------------------------------------- .npz
@@ -151,10 +157,15 @@ def _save_npz(motion: MotionFit, path) -> None:
     from .results import reframe
 
     meta = _metadata(motion)
-    pose, transl = motion.pose, motion.transl
+    if motion.camera is not None:
+        meta["camera"] = dict(motion.camera.intrinsics.as_dict(), video=motion.camera.video)
+    else:
+        meta.pop("camera", None)
+    pose, transl, camera = motion.pose, motion.transl, motion.camera
     if motion.metadata.get("frame", "world") != "amass_z_up":  # the world frame (Y up): turn it to Z up
         pelvis, note = motion_rest_pelvis(motion)
         pose, transl = reframe(pose, transl, pelvis, rotation=Y_UP_TO_Z_UP)
+        camera = camera.turned(Y_UP_TO_Z_UP) if camera is not None else None
         meta["rest_pelvis"] = pelvis.tolist()
         if note:
             meta["notes"] = (list(meta["notes"]) if isinstance(meta.get("notes"), list) else []) + [note]
@@ -169,6 +180,9 @@ def _save_npz(motion: MotionFit, path) -> None:
         "body_model": np.array(motion.body_model),
         "bodyrig_metadata": np.array(json.dumps(meta)),
     }
+    if camera is not None:
+        arrays["camera_rotation"] = camera.rotation.astype(np.float64)
+        arrays["camera_position"] = camera.position.astype(np.float64)
     atomic_write_npz(path, arrays)
 
 
@@ -182,8 +196,10 @@ def _text(value, name: str = "", key: str = "") -> str:
 
 # Members read from a motion .npz (anything else in it is never inflated), and those with one row per frame.
 _NPZ_KEYS = ("poses", "root_orient", "pose_body", "trans", "betas", "gender", "mocap_framerate",
-             "mocap_frame_rate", "detected", "filled", "body_model", "bodyrig_metadata", "surface_model_type")
-_FRAME_KEYS = ("poses", "root_orient", "pose_body", "trans", "detected", "filled")
+             "mocap_frame_rate", "detected", "filled", "body_model", "bodyrig_metadata", "surface_model_type",
+             "camera_rotation", "camera_position")
+_FRAME_KEYS = ("poses", "root_orient", "pose_body", "trans", "detected", "filled", "camera_rotation",
+               "camera_position")
 
 
 def _check_frames(members: dict, name: str, keys) -> None:
@@ -293,12 +309,39 @@ def _load_npz(path: Path) -> MotionFit:
                 raise BadInputError(f"{name}: {key} is {arr.dtype} of shape {arr.shape}, expected {t} booleans")
             flags[key] = arr.astype(bool)
     body_model = _text(d["body_model"], name, "body_model") if "body_model" in d else ("open" if ours else "smpl")
+    camera = _camera_path(d, meta, t, name) if ours else None
     motion = MotionFit(pose=pose, transl=trans, betas=betas, fps=fps, detected=flags.get("detected"),
-                       filled=flags.get("filled"), body_model=body_model, gender=gender, metadata=meta)
+                       filled=flags.get("filled"), body_model=body_model, gender=gender, metadata=meta,
+                       camera=camera)
     pelvis = stored_rest_pelvis(meta) if ours else None
     if meta["frame"] == "amass_z_up" and pelvis is not None:  # ours, Z up: back to the world frame exactly
         motion = amass_to_world(motion, pelvis)
     return motion
+
+
+def _camera_path(d: dict, meta: dict, t: int, name: str):
+    """The file's camera path (in the file's frame) from camera_rotation/camera_position and meta["camera"],
+    or None when the file has none (the three must come together). The entry leaves the metadata."""
+    from .camera import FIELDS, ROTATION_TOLERANCE, CameraPath, PinholeCamera
+
+    info = meta.pop("camera") if isinstance(meta.get("camera"), dict) else None
+    present = ["camera_rotation" in d, "camera_position" in d, isinstance(info, dict)]
+    if not any(present):
+        return None
+    if not all(present):
+        raise BadInputError(f"{name}: a camera path needs camera_rotation, camera_position and the metadata's "
+                            "camera intrinsics together; the file has only part of them")
+    rot = _numbers(d["camera_rotation"], name, "camera_rotation", bound=1.0 + ROTATION_TOLERANCE)
+    pos = _numbers(d["camera_position"], name, "camera_position", bound=MAX_TRANSLATION_M)
+    if rot.shape != (t, 3, 3) or pos.shape != (t, 3):
+        raise BadInputError(f"{name}: camera_rotation {rot.shape} and camera_position {pos.shape} do not match "
+                            f"the {t} frames (expected ({t}, 3, 3) and ({t}, 3))")
+    try:
+        k = PinholeCamera(**{f: float(info[f]) for f in FIELDS})
+        video = info.get("video")
+        return CameraPath(rot, pos, k, None if video is None else str(video))
+    except (KeyError, TypeError, ValueError, BodyRigError) as e:
+        raise BadInputError(f"{name}: the camera path is unusable ({str(e)[:160]})") from None
 
 
 # ---------------------------------------------------------------------------------------------------- .smpl

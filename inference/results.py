@@ -40,7 +40,8 @@ def reframe(pose, transl, rest_pelvis, rotation=CAMERA_TO_WORLD):
     """Express an SMPL body in another frame: pose [...,24,3], transl [...,3], rest_pelvis [3] → same shapes.
 
     SMPL rotates the body about its rest pelvis J0 and then translates: x' = R (x - J0) + J0 + t. Turning the
-    whole body by W gives orientation W R and translation t' = W (J0 + t) - J0.
+    whole body by W gives orientation W R and translation t' = W (J0 + t) - J0. rotation: [3,3], or [...,3,3]
+    one per frame (a moving camera's camera-to-world turn).
     """
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -49,7 +50,7 @@ def reframe(pose, transl, rest_pelvis, rotation=CAMERA_TO_WORLD):
     j0 = np.asarray(rest_pelvis, dtype=np.float64)
     w = np.asarray(rotation, dtype=np.float64)
     pose[..., 0, :] = matrix_to_axis_angle(w @ axis_angle_to_matrix(pose[..., 0, :]))
-    new_transl = (j0 + transl) @ w.T - j0
+    new_transl = np.einsum("...ij,...j->...i", w, j0 + transl) - j0
     return pose, new_transl
 
 
@@ -127,6 +128,8 @@ class MotionFit:
 
     detected [T] bool: the person was seen in that frame; filled [T] bool: the frame was interpolated across a
     short gap. gender: "neutral" | "male" | "female". metadata: extra JSON-able facts (source, units, ...).
+    camera: the video's camera through the clip (inference.camera.CameraPath, same frames and world frame), or
+    None when unknown (a motion file without one, an export from Blender).
     """
 
     pose: np.ndarray
@@ -138,6 +141,7 @@ class MotionFit:
     body_model: str = "open"
     gender: str = "neutral"
     metadata: dict = field(default_factory=dict)
+    camera: "CameraPath | None" = None
 
     def __post_init__(self):
         self.pose = np.asarray(self.pose, dtype=np.float64).reshape(-1, 24, 3)
@@ -152,6 +156,14 @@ class MotionFit:
             raise BodyRigError(f"the motion's frame rate {self.fps:g} is not positive")
         self.detected = np.ones(t, bool) if self.detected is None else np.asarray(self.detected, bool)
         self.filled = np.zeros(t, bool) if self.filled is None else np.asarray(self.filled, bool)
+        if self.camera is not None:
+            from .camera import CameraPath
+            from .errors import BodyRigError
+
+            if not isinstance(self.camera, CameraPath):
+                raise BodyRigError(f"the motion's camera must be a CameraPath, got {type(self.camera).__name__}")
+            if self.camera.num_frames != t:
+                raise BodyRigError(f"the motion's camera path has {self.camera.num_frames} frames, the motion {t}")
 
     @property
     def num_frames(self) -> int:

@@ -131,7 +131,8 @@ def floor_height(feet) -> float:
     return float(np.percentile(np.asarray(feet)[..., 1].min(axis=1), 5))
 
 
-def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact: np.ndarray | None = None):
+def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact: np.ndarray | None = None,
+                       floor: float | None = None):
     """Put the floor at y = 0 and remove foot sliding by moving the root.
 
     transl [T,3] root translations; feet [T,F,3] foot joint positions (world, y up) of the same motion.
@@ -140,11 +141,12 @@ def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact
     frames without contact keep the last correction (so the path does not jump). Contacts broken for a few
     frames only (fit noise, not a step) are bridged first: each re-planting keeps the correction so far, so
     flickering contacts would turn fit noise into a random walk of the root.
+    floor: the floor's height when it is already known (0: the motion is grounded; only sliding is removed).
     Returns (new transl [T,3], contact [T,F] bool).
     """
     transl = np.array(transl, dtype=np.float64)
     feet = np.array(feet, dtype=np.float64)
-    floor = floor_height(feet)
+    floor = floor_height(feet) if floor is None else float(floor)
     transl[:, 1] -= floor
     feet[..., 1] -= floor
     if contact is None:
@@ -166,3 +168,84 @@ def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact
             correction = correction + np.mean(deltas, axis=0)
         transl[t, [0, 2]] += correction
     return transl, contact
+
+
+# ----------------------------------------------------------------------------------------------- gravity
+PELVIS, NECK = 0, 12  # SMPL joints whose line is the trunk
+PLANE_PRIOR_M2 = 0.02  # m²: how strongly the trunk's mean direction holds the floor's normal (see floor_plane)
+MAX_FLOOR_TILT_DEG = 30.0  # a floor fitted further than this from the trunk's up is not believed
+
+
+def trunk_up(joints: np.ndarray) -> np.ndarray:
+    """joints [T,24,3] world → the mean direction pelvis → neck [3], unit: where "up" is for people who mostly
+    stand (an estimate of gravity that needs no floor)."""
+    d = joints[:, NECK] - joints[:, PELVIS]
+    d = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
+    m = d.mean(axis=0)
+    return m / max(np.linalg.norm(m), 1e-9)
+
+
+def floor_plane(points: np.ndarray, up_prior: np.ndarray, prior: float = PLANE_PRIOR_M2):
+    """A floor through foot contact points [N,3] (world): → (normal [3] unit, toward up_prior; height, so that
+    the floor is {x: normal·x = height}).
+
+    The plane's normal minimises Σ (n·(p - p̄))² / N + prior · |n × up_prior|²: where the contacts spread (a
+    player crossing the court) they decide the tilt; along directions where they do not (one spot, one line)
+    the trunk's up holds it. The height is the median of n·p (robust to a few wrong contacts). A normal further
+    than MAX_FLOOR_TILT_DEG from up_prior is not believed (up_prior is used).
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    u = np.asarray(up_prior, dtype=np.float64)
+    u = u / np.linalg.norm(u)
+    if len(p) >= 3:
+        c = p - p.mean(axis=0)
+        m = c.T @ c / len(p) + prior * (np.eye(3) - np.outer(u, u))
+        w, v = np.linalg.eigh(m)
+        n = v[:, 0] * np.sign(v[:, 0] @ u or 1.0)
+        if np.degrees(np.arccos(np.clip(n @ u, -1, 1))) > MAX_FLOOR_TILT_DEG:
+            n = u
+    else:
+        n = u
+    return n, float(np.median(p @ n)) if len(p) else 0.0
+
+
+def level_rotation(up: np.ndarray) -> np.ndarray:
+    """The smallest rotation [3,3] that turns `up` onto +Y (Rodrigues; identity when already there)."""
+    from .rotations import axis_angle_to_matrix
+
+    up = np.asarray(up, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    axis = np.cross(up, [0.0, 1.0, 0.0])
+    s, c = np.linalg.norm(axis), float(up[1])
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    return axis_angle_to_matrix(axis / s * np.arctan2(s, c))
+
+
+def depth_scales(lowest: np.ndarray, contact: np.ndarray, eye_height: float, fps: float,
+                 limits=(0.75, 1.33)) -> np.ndarray:
+    """Per-frame depth corrections that put the body's lowest point on the floor where a foot is down.
+
+    lowest [T,3]: the body's lowest point per frame (world, floor at y = 0, camera centre at (0, eye_height, 0)
+    looking from above); contact [T] bool. Moving the body along the camera's ray through that point by a
+    factor s of its distance keeps it on the same pixel and puts it at height eye_height + s (y - eye_height):
+    s = eye_height / (eye_height - y) lands it on the floor. Frames without contact (a jump, a step) take s
+    interpolated from the contacts around them (keeping their height above the floor); s is then smoothed over
+    ~0.1 s and kept within `limits`. Returns s [T] (1 where nothing can be said).
+    """
+    lowest = np.asarray(lowest, dtype=np.float64)
+    drop = eye_height - lowest[:, 1]
+    ok = np.asarray(contact, bool) & (drop > 0.3)  # a point near the camera's height says nothing about depth
+    t = np.arange(len(lowest))
+    if not ok.any():
+        return np.ones(len(lowest))
+    s = np.clip(eye_height / np.where(ok, drop, 1.0), *limits)
+    s = np.interp(t, t[ok], s[ok])
+    return np.clip(gaussian_smooth(s, max(1.0, 0.05 * fps)), *limits)
+
+
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """x [T, ...] smoothed along time by a Gaussian of `sigma` frames (edges held)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(np.asarray(x, dtype=np.float64), sigma, axis=0, mode="nearest")

@@ -8,10 +8,11 @@ Pipeline, streamed so that memory does not grow with the video's length:
 2. as soon as a run of frames is settled (every frame up to the latest detection: its gaps are closed), it is
    fitted in chunks (inference.sequence_fit: temporal terms, warm start from the previous chunk's last frame;
    with an HMR checkpoint its poses initialise the fit);
-3. at the end: camera → world (inference.results.reframe), a One-Euro filter of user-set strength, the floor
-   put at y = 0 and foot sliding removed (inference.temporal.ground_and_unslide with the fitted foot joints).
-The camera is taken to be still and level (world = R_x(π) · camera); its focal length defaults to the image
-diagonal (inference.fit.default_focal).
+   Beside the tracker, the camera's turn per frame is measured from the background (inference.camera_motion);
+3. at the end: camera → world with those turns, a One-Euro filter of user-set strength, gravity and the floor
+   from the feet, depth per frame on that floor, foot sliding removed (inference.world_frame.place_in_world);
+   the motion's `camera` is the camera path in that world. The focal length defaults to the image diagonal
+   (inference.fit.default_focal). temporal=False keeps the old baseline: a still, level camera, one floor.
 
 Frames: missing frames (person not found) are `detected` False. Gaps of at most `max_gap` seconds between two
 detections are filled (`filled` True: fitted with the temporal terms across them). A person lost for longer (a
@@ -39,9 +40,7 @@ import numpy as np
 from .errors import BodyRigError
 from .mediapipe_pose import DEFAULT_POSE_MODEL
 
-FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
-CONTACT_HEIGHT = 0.06  # m above the floor (the foot joints sit a few cm above the sole)
-CONTACT_SPEED = 0.4  # m/s horizontal, on smoothed feet
+from .world_frame import FOOT_JOINTS
 
 
 class VideoStopped(BodyRigError):
@@ -111,7 +110,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     if end is not None and end <= start:
         raise BadInputError(f"the end time ({end} s) must be after the start time ({start} s)")
     tm = timings if timings is not None else {}
-    for k in ("decode", "detect", "regress", "fit", "post"):
+    for k in ("decode", "detect", "camera", "regress", "fit", "post"):
         tm.setdefault(k, 0.0)
     report = progress or (lambda *_: None)
     src = open_frames(path, until=end)
@@ -172,6 +171,12 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         report(b, len(wanted), "fit")
 
     tracker = PersonTracker(person=person, pose_model=pose_model)
+    from .camera_motion import CameraTracker
+
+    camtrack = CameraTracker(f_px, info.width, info.height)
+
+    def notes():
+        return tracker.notes + camtrack.notes
     if info.timing:  # a variable rate resampled, or a raw stream's rate assumed: the motion says so
         tracker.notes.append(info.timing)
     try:
@@ -193,6 +198,9 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                 t0 = time.perf_counter()
                 obs = tracker.step(chunk.frames[0], chunk.times[0])
                 tm["detect"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                camtrack.step(chunk.frames[0], obs.box if obs is not None else None)
+                tm["camera"] += time.perf_counter() - t0
                 buf.append((chunk.indices[0], chunk.times[0], obs, chunk.frames[0] if checkpoint and obs else None))
                 if len(buf) >= chunk_size:
                     _flush(buf, recs, checkpoint, dev, f_px, tm)
@@ -204,8 +212,8 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         finally:
             tracker.close()
     except KeyboardInterrupt as exc:
-        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial=_interrupted(exc))
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes(),
+                         info, stride, f_px, camtrack.rotations(), partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
 
     if not any(recs.detected):
@@ -213,11 +221,11 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
             raise VideoStopped(f"{stop[0]}; no person was found before that", stop[1])
         raise NoPersonError(f"no person found in {info.path.name} ({len(recs)} frames looked at)")
     try:
-        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial=stop[0] if stop else None)
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes(),
+                         info, stride, f_px, camtrack.rotations(), partial=stop[0] if stop else None)
     except KeyboardInterrupt as exc:  # every frame is fitted: finish again (a CLI ignores further signals)
-        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
-                         info, stride, partial=_interrupted(exc))
+        motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes(),
+                         info, stride, f_px, camtrack.rotations(), partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
     motion.body_model = body_label(body)
     if stop is not None:
@@ -250,11 +258,11 @@ def _flush(buf, recs: _Frames, checkpoint, dev, focal, tm):
         recs.add(index, t, obs, h)
 
 
-def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes, info, stride,
-            partial=None):
+def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes, info, stride, focal,
+            turns=None, partial=None):
     """The fitted frames → a grounded, smoothed MotionFit in the world frame (None if nothing was fitted)."""
     from .results import MotionFit, reframe
-    from .temporal import fill_gaps, floor_height, ground_and_unslide, interpolate_missing, smooth_motion
+    from .temporal import fill_gaps, interpolate_missing
 
     t0 = time.perf_counter()
     n = len(fitted["pose"])
@@ -270,22 +278,34 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
     betas = fitted["betas"]
     if (~keep).any():  # long gaps (never fitted): hold the timeline, interpolate, neither detected nor filled
         pose, transl = interpolate_missing(pose, transl, (det | filled) & was_fitted)
-    from .body.kinematics import motion_joints
 
     rest_pelvis = model.data.shaped(betas)[1][0]
-    pose, transl = reframe(pose, transl, rest_pelvis)  # camera → world
-    contact = None
+    from .camera import CameraPath, PinholeCamera
+
+    k = PinholeCamera(focal, focal, info.width / 2.0, info.height / 2.0, info.width, info.height)
+    contact, facts = None, {}
     if temporal:
-        pose, transl = smooth_motion(pose, transl, fps, strength=smooth)
+        from .world_frame import place_in_world
+
+        turns = None if turns is None else _frames_of(np.asarray(turns), a, b, len(recs))
+        world = place_in_world(model, pose, transl, betas, turns, fps, smooth=smooth)
+        pose, transl, contact, facts = world.pose, world.transl, world.contact, world.facts
+        camera = CameraPath(world.camera_rotation, world.camera_position, k, video=str(info.path.resolve()))
+    else:  # the baseline: a still, level camera, one floor for the clip
+        from .body.kinematics import motion_joints
+        from .temporal import floor_height
+
+        pose, transl = reframe(pose, transl, rest_pelvis)  # camera → world
         feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
-        transl, contact = ground_and_unslide(transl, feet, fps, contact=_contacts(feet, fps))
-    else:
-        feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
-        transl = transl - [0.0, floor_height(feet), 0.0]
+        floor = floor_height(feet)
+        transl = transl - [0.0, floor, 0.0]
+        camera = CameraPath.still(len(pose), k, video=str(info.path.resolve())).turned(np.eye(3), (0, -floor, 0))
     tm["post"] += time.perf_counter() - t0
     meta = {"source": str(info.path), "start_time": float(recs.time[a]), "start_frame": int(recs.index[a]),
             "stride": int(stride), "video_fps": float(info.fps), "frame": "world",
-            "camera": "still and level; world = R_x(pi) camera, floor at y = 0",
+            "camera_motion": ("turns measured from the background, world = the first frame's camera levelled by "
+                              "the floor fitted to the feet, floor at y = 0" if temporal else
+                              "still and level; world = R_x(pi) camera, floor at y = 0"), **facts,
             "smooth": float(smooth) if temporal else 0.0, "temporal": bool(temporal),
             "rest_pelvis": np.asarray(rest_pelvis, dtype=np.float64).tolist(),  # saving turns the motion with it
             "long_gaps": int((~keep).sum()), "unseen_before": int(a),
@@ -298,21 +318,16 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
     from .body.load import body_label
 
     return MotionFit(pose=pose, transl=transl, betas=betas, fps=fps, detected=det, filled=filled,
-                     body_model=body_label(body), metadata=meta)
+                     body_model=body_label(body), metadata=meta, camera=camera)
 
 
-def _contacts(feet, fps) -> np.ndarray:
-    """feet [T,F,3] world → contact [T,F] bool, judged on a strongly smoothed copy of the feet.
-
-    Fitted feet jitter by several mm a frame in depth, more than temporal.foot_contacts' speed limit allows at
-    30 fps, and each contact that breaks off keeps its correction: a random walk of the root. Judged on smoothed
-    feet, with a little more height, contacts last as long as the foot really stays down.
-    """
-    from .temporal import floor_height, foot_contacts, one_euro
-
-    calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
-    calm[..., 1] -= floor_height(feet)  # floor at 0, as ground_and_unslide puts it
-    return foot_contacts(calm, fps, height=CONTACT_HEIGHT, speed=CONTACT_SPEED)
+def _frames_of(turns, a, b, n):
+    """The camera turns of kept frames a..b-1 (turns has one per frame looked at; an interrupt may leave it one
+    short or long), re-based so that the first kept frame's camera is the reference."""
+    if len(turns) < n:
+        turns = np.concatenate([turns, np.repeat(turns[-1:], n - len(turns), 0)])
+    turns = turns[a:b]
+    return turns[0].T @ turns
 
 
 # ------------------------------------------------------------------------------------------------- CLI

@@ -1,7 +1,7 @@
 """Scene building with bpy: the rig, poses and animation, imports and exports, and the Operator classes.
 
 May import bpy, mathutils and `inference` (through small functions; inference never imports this package).
-The scene-building modules (rig, pose, animate, export, photo_scene, pifu_scene) take body models and pose
+The scene-building modules (rig, pose, animate, export, photo_scene, video_camera, pifu_scene) take body models and pose
 data and know nothing of images; the Operator classes (import_ops, export_ops, shape_ops) call inference for
 that and build through them.
 """

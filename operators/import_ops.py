@@ -156,9 +156,11 @@ class BODYRIG_OT_import_motion(_ImportBase, bpy.types.Operator):
 
             def build():
                 from .animate import animate
+                from .photo_scene import add_motion_camera
 
                 m = result.motion
                 animate(selected, m.pose, m.transl, m.fps)
+                add_motion_camera(selected.users_collection[0], m, name=f"{selected.name}_camera")
                 self.report({"INFO"}, f"BodyRig: {m.num_frames} frames on '{selected.name}'")
 
             return run_staged(self, context, build)

@@ -70,8 +70,10 @@ def character_from_fit(fit, data, name: str = "Character", with_camera: bool = T
     return character
 
 
-def character_from_motion(motion, data, name: str = "Character", shape_keys: bool = False):
-    """Build the rig for `data` with the motion's shape and key the motion on it.
+def character_from_motion(motion, data, name: str = "Character", shape_keys: bool = False,
+                          with_camera: bool = True):
+    """Build the rig for `data` with the motion's shape and key the motion on it; with the motion's camera path
+    (when it has one and with_camera) as the animated scene camera, the video behind it (video_camera).
 
     motion: inference.results.MotionFit (world frame); data: inference.body.BodyModelData. Returns the Character.
     """
@@ -80,7 +82,21 @@ def character_from_motion(motion, data, name: str = "Character", shape_keys: boo
 
     character = build_character(data, betas=motion.betas, name=name, shape_keys=shape_keys)
     animate(character, motion.pose, motion.transl, motion.fps)
+    if with_camera:
+        add_motion_camera(character.collection, motion, name=f"{name}_camera")
     return character
+
+
+def add_motion_camera(collection, motion, name: str = "VideoCamera"):
+    """The motion's camera path as the scene camera keyed from scene frame 1, its video as the background (the
+    clip's frame metadata["start_frame"] at frame 1) → the camera object, or None when the motion has none."""
+    from .video_camera import add_video_camera
+
+    path = getattr(motion, "camera", None)
+    if path is None:
+        return None
+    return add_video_camera(collection, path, start_frame=1, clip_start=int(motion.metadata.get("start_frame", 0)),
+                            name=name)
 
 
 def save_blend(path) -> Path:

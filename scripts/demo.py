@@ -2,6 +2,10 @@
 
 Run through `bash scripts/demo.sh` (which sets up .venv first). Prints the two paths; exit 2 with one line
 when the photo cannot be used (no person, unreadable).
+
+Given a video (`--video CLIP`) instead: the clip → its motion (out/motion.npz), an animated character with the
+video's camera and the clip behind it (out/character.blend), and the preview sheet (out/preview.png: the body
+over sampled frames and from the side, inference.preview). Prints the three paths.
 """
 
 from __future__ import annotations
@@ -66,12 +70,36 @@ def run(photo: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
     return out_dir / "character.blend", png
 
 
+def run_video(video: Path, out_dir: Path, body=None, checkpoint=None, device="auto"):
+    """The clip → (the .blend with the animated character and the video's camera, the motion file, the sheet)."""
+    import bpy
+
+    from inference.motion_io import save_motion
+    from inference.pipeline import Settings, video_motion
+    from inference.preview import make_preview, write_png
+    from bodyrig.operators.photo_scene import character_from_motion, save_blend
+    from bodyrig.operators.render import add_key_light
+
+    result = video_motion(video, Settings(body=body, checkpoint=checkpoint, device=device))
+    motion = result.motion
+    out_dir.mkdir(parents=True, exist_ok=True)
+    motion_path = save_motion(motion, out_dir / "motion.npz")
+    title = f"{video.name}: {motion.num_frames} frames at {motion.fps:g} fps"
+    sheet = write_png(make_preview(motion, result.body, video=video, title=title).sheet, out_dir / "preview.png")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    character = character_from_motion(motion, result.body, name="Character")
+    add_key_light(character.collection)
+    return save_blend(out_dir / "character.blend"), motion_path, sheet
+
+
 def main(argv=None) -> int:
     from inference.cache import SAMPLE_PHOTO
     from inference.errors import BodyRigError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, default=SAMPLE_PHOTO)
+    parser.add_argument("--video", type=Path, default=None,
+                        help="a clip instead of the photo: motion, animated character and preview sheet")
     parser.add_argument("--out", type=Path, default=REPO / "out")
     parser.add_argument("--body", default=None, help="open (default) or an SMPL .pkl/.npz")
     parser.add_argument("--checkpoint", default=None, help="an HMR (SPIN) checkpoint, optional")
@@ -80,7 +108,12 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     try:
-        blend, png = run(args.photo, args.out, body=args.body, checkpoint=args.checkpoint, device=args.device)
+        if args.video is not None:
+            blend, motion, png = run_video(args.video, args.out, body=args.body, checkpoint=args.checkpoint,
+                                           device=args.device)
+            print(f"motion: {motion}")
+        else:
+            blend, png = run(args.photo, args.out, body=args.body, checkpoint=args.checkpoint, device=args.device)
     except BodyRigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

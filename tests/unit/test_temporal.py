@@ -124,3 +124,20 @@ def test_bridge_contact_gaps_fills_short_interior_breaks_only():
     c = np.array([0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0], bool)[:, None]
     out = bridge_contact_gaps(c, max_gap=2)[:, 0]
     assert out.astype(int).tolist() == [0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0]
+
+
+def test_floor_plane_follows_spread_contacts_and_the_prior_elsewhere():
+    from inference.temporal import floor_plane, level_rotation
+
+    tilt = axis_angle_to_matrix(np.array([np.radians(8), 0.0, np.radians(-5)]))
+    normal = tilt @ [0.0, 1.0, 0.0]
+    xz = RNG.uniform(-2, 2, (200, 2))
+    pts = np.stack([xz[:, 0], np.zeros(200), xz[:, 1]], 1) @ tilt.T - 1.4 * normal + RNG.normal(0, 0.01, (200, 3))
+    n, h = floor_plane(pts, np.array([0.0, 1.0, 0.0]))
+    assert np.degrees(np.arccos(n @ normal)) < 1.0 and abs(h + 1.4) < 0.01
+    # contacts along one line (x) only: the tilt about x is unknown, the prior (straight up) holds it
+    line = pts[np.abs(xz[:, 1]) < 0.05]
+    n, _ = floor_plane(line, np.array([0.0, 1.0, 0.0]))
+    assert abs(n[2]) < 0.02 and abs(np.degrees(np.arcsin(n[0])) - np.degrees(np.arcsin(normal[0]))) < 1.5
+    np.testing.assert_allclose(level_rotation(normal) @ normal, [0, 1, 0], atol=1e-12)
+    np.testing.assert_allclose(level_rotation(np.array([0.0, 1.0, 0.0])), np.eye(3), atol=1e-12)

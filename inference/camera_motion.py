@@ -1,0 +1,127 @@
+"""The camera's rotation through a video, from the background: `CameraTracker` (one step a frame, a few ms).
+
+Each frame is turned grey and shrunk to WORK_WIDTH pixels; corners (cv2.goodFeaturesToTrack) found outside the
+tracked person's box (grown by BOX_GROW, so that the person's own motion does not count as the camera's) are
+followed into the next frame by pyramidal Lucas-Kanade flow (cv2.calcOpticalFlowPyrLK). A RANSAC homography
+between the two frames' corners is, for a camera that mostly turns (pan, tilt, roll: a phone in hand, a
+tripod head) or a far background, H = K R K⁻¹ with R the camera's turn between the frames; R is the nearest
+rotation to K⁻¹ H K (SVD). The turns are chained into the camera-to-camera-0 rotation of every frame. The
+camera's translation is not estimated (the camera stays at the first frame's centre): a walking camera's
+parallax mostly ends up as noise in R.
+
+Guards: too few corners or inliers (a textureless sky, a blank wall, a dark or blurred frame), or a turn larger
+than MAX_TURN_DEG between two frames, count as no turn (identity); `notes` then say in how many frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WORK_WIDTH = 320  # px: frames are analysed at this width (the speed of the whole step depends on it)
+MAX_CORNERS = 200
+MIN_INLIERS = 24  # fewer: no trustworthy turn in this frame
+BOX_GROW = 1.25  # the person's box is masked out grown by this factor (limbs outside the detector's box)
+MAX_TURN_DEG = 12.0  # between two frames; more is a failed fit (or a cut), taken as no turn
+RANSAC_PX = 1.0  # px at WORK_WIDTH
+
+
+def nearest_rotation(m: np.ndarray) -> np.ndarray:
+    """The rotation closest to the 3x3 matrix m (Frobenius norm), by SVD (determinant +1)."""
+    u, _, vt = np.linalg.svd(np.asarray(m, dtype=np.float64))
+    d = np.sign(np.linalg.det(u @ vt))
+    return u @ np.diag([1.0, 1.0, d]) @ vt
+
+
+def rotation_from_homography(h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """A homography h between two views of a turning camera (x₂ ~ h x₁, pixels) and its intrinsics k [3,3] →
+    R [3,3] with X₂ = R X₁ (camera coordinates of the same point in the two frames)."""
+    m = np.linalg.inv(k) @ np.asarray(h, dtype=np.float64) @ k
+    det = np.linalg.det(m)
+    if not np.isfinite(det) or abs(det) < 1e-12:
+        return np.eye(3)
+    m = m / np.cbrt(det)
+    return nearest_rotation(m)
+
+
+def turn_degrees(r: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip((np.trace(r) - 1) / 2, -1.0, 1.0))))
+
+
+class CameraTracker:
+    """Feed frames in order with `step(rgb, box)`; `rotations()` gives [T,3,3] rotations R_t from frame t's
+    camera to frame 0's camera (X₀ = R_t X_t), identity for the first frame.
+
+    focal, width, height: the video's pinhole camera in full-frame pixels (principal point at the centre).
+    box: the tracked person's box (x0, y0, x1, y1) in full-frame pixels, or None when no one is tracked.
+    """
+
+    def __init__(self, focal: float, width: float, height: float):
+        self.scale = min(1.0, WORK_WIDTH / float(width))
+        f = float(focal) * self.scale
+        self.k = np.array([[f, 0, width * self.scale / 2], [0, f, height * self.scale / 2], [0, 0, 1.0]])
+        self.size = (max(1, int(round(width * self.scale))), max(1, int(round(height * self.scale))))
+        self.prev = None  # (grey frame, corners [N,1,2] float32)
+        self.chain = [np.eye(3)]
+        self.failed = 0  # frames whose turn could not be measured
+
+    def step(self, rgb: np.ndarray, box=None) -> np.ndarray:
+        """One frame → its rotation to frame 0's camera (the first frame gives identity)."""
+        import cv2
+
+        grey = cv2.cvtColor(cv2.resize(rgb, self.size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_RGB2GRAY)
+        mask = self._mask(box)
+        if self.prev is not None:
+            turn = self._turn(self.prev, grey)
+            if turn is None:
+                self.failed += 1
+                turn = np.eye(3)
+            # X_t = turn X_{t-1}  →  X_0 = R_{t-1} X_{t-1} = R_{t-1} turnᵀ X_t
+            self.chain.append(nearest_rotation(self.chain[-1] @ turn.T))
+        corners = cv2.goodFeaturesToTrack(grey, MAX_CORNERS, 0.01, 7, mask=mask, blockSize=5)
+        self.prev = (grey, corners)
+        return self.chain[-1]
+
+    def skip(self) -> np.ndarray:
+        """A frame that could not be looked at (not decoded): no turn, and the next one is measured afresh
+        against the last frame seen."""
+        self.failed += 1
+        self.chain.append(self.chain[-1].copy())
+        return self.chain[-1]
+
+    def rotations(self) -> np.ndarray:
+        return np.stack(self.chain)
+
+    @property
+    def notes(self) -> list[str]:
+        if not self.failed:
+            return []
+        return [f"camera motion: no turn measured in {self.failed} of {len(self.chain)} frames (too little "
+                "texture outside the person, or a jump); the camera was held still there"]
+
+    def _mask(self, box):
+        if box is None:
+            return None
+        x0, y0, x1, y1 = (np.asarray(box, dtype=np.float64) * self.scale).tolist()
+        cx, cy, hw, hh = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 * BOX_GROW, (y1 - y0) / 2 * BOX_GROW
+        mask = np.full(self.size[::-1], 255, np.uint8)
+        mask[max(0, int(cy - hh)): max(0, int(cy + hh) + 1), max(0, int(cx - hw)): max(0, int(cx + hw) + 1)] = 0
+        return mask
+
+    def _turn(self, prev, grey):
+        import cv2
+
+        old_grey, corners = prev
+        if corners is None or len(corners) < MIN_INLIERS:
+            return None
+        new, status, _ = cv2.calcOpticalFlowPyrLK(old_grey, grey, corners, None, winSize=(13, 13), maxLevel=2)
+        if new is None:
+            return None
+        ok = status.reshape(-1).astype(bool)
+        if ok.sum() < MIN_INLIERS:
+            return None
+        a, b = corners.reshape(-1, 2)[ok], new.reshape(-1, 2)[ok]
+        h, inliers = cv2.findHomography(a, b, cv2.RANSAC, RANSAC_PX, maxIters=500, confidence=0.995)
+        if h is None or inliers is None or int(inliers.sum()) < MIN_INLIERS:
+            return None
+        r = rotation_from_homography(h, self.k)
+        return r if turn_degrees(r) <= MAX_TURN_DEG else None

@@ -1,0 +1,139 @@
+"""A video's fitted bodies (each in its own frame's camera) → one gravity-aligned world with the floor at y = 0.
+
+`place_in_world` does it in four steps:
+1. camera → world per frame: frame t's body is turned by CAMERA_TO_WORLD · R_t, R_t the camera's turn from
+   frame t to frame 0 (inference.camera_motion), so that a panning or tilting camera does not move the body;
+2. gravity: "up" is first the trunk's mean direction (inference.temporal.trunk_up), then the normal of a floor
+   plane fitted to the body's lowest points in the frames where a foot is down (inference.temporal.floor_plane;
+   the trunk holds the directions the contacts do not spread along); the world is turned so that it is +Y;
+3. the floor: that plane, put at y = 0; the camera's height above it follows (the camera centre stays at the
+   first frame's, the camera's translation is not estimated);
+4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
+   where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
+   drifts), interpolated through jumps and smoothed; then foot sliding is removed (temporal.ground_and_unslide).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
+CONTACT_HEIGHT = 0.06  # m above the floor (the foot joints sit a few cm above the sole)
+CONTACT_SPEED = 0.4  # m/s horizontal, on smoothed feet
+
+
+@dataclass
+class WorldMotion:
+    """pose [T,24,3], transl [T,3] in the grounded world; camera_rotation [T,3,3] camera-to-world and
+    camera_position [T,3]; contact [T,F] bool per foot joint; facts: JSON-able numbers for the metadata."""
+
+    pose: np.ndarray
+    transl: np.ndarray
+    camera_rotation: np.ndarray
+    camera_position: np.ndarray
+    contact: np.ndarray
+    facts: dict
+
+
+def contacts(feet, fps) -> np.ndarray:
+    """feet [T,F,3] world → contact [T,F] bool, judged on a strongly smoothed copy of the feet.
+
+    Fitted feet jitter by several mm a frame in depth, more than temporal.foot_contacts' speed limit allows at
+    30 fps, and each contact that breaks off keeps its correction: a random walk of the root. Judged on smoothed
+    feet, with a little more height, contacts last as long as the foot really stays down.
+    """
+    from .temporal import floor_height, foot_contacts, one_euro
+
+    calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
+    calm[..., 1] -= floor_height(feet)  # the lowest foot's low percentile as the floor, for this judgement only
+    return foot_contacts(calm, fps, height=CONTACT_HEIGHT, speed=CONTACT_SPEED)
+
+
+PLANTED_SPEED = 0.5  # m/s: a foot joint slower than this (smoothed, horizontal and vertical) may carry weight
+PLANTED_ABOVE = 0.10  # m: ... when it is at most this far above the lowest foot joint of its frame
+
+
+def planted(feet, fps) -> np.ndarray:
+    """feet [T,F,3] world (y up) → [T] bool: a foot is down in that frame (a foot joint nearly still, and among
+    the lowest of its frame), judged without the floor's height, which the depth's drift moves: used to find
+    the floor and to put the body on it."""
+    from .temporal import one_euro
+
+    calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
+    speed = np.zeros(feet.shape[:2])
+    if len(feet) > 1:
+        speed[1:] = np.linalg.norm(np.diff(calm, axis=0), axis=-1) * fps
+        speed[0] = speed[1]
+    low = calm[..., 1] <= calm[..., 1].min(axis=1, keepdims=True) + PLANTED_ABOVE
+    return ((speed < PLANTED_SPEED) & low).any(axis=1)
+
+
+LOW_JOINTS = (4, 5, 7, 8, 10, 11)  # knees, ankles, feet: the vertices that can be a standing body's lowest
+
+
+def lowest_points(model, pose, betas, transl) -> np.ndarray:
+    """The body mesh's lowest vertex (smallest y) per frame → [T,3] world, among the vertices skinned mostly to
+    the legs below the knees (LOW_JOINTS): SMPL's skinning (with its pose correctives) of those few hundred
+    vertices only, a small part of the cost of posing the whole mesh every frame."""
+    import torch
+
+    from .body.kinematics import rigid_joints
+    from .rotations import axis_angle_to_matrix
+
+    data = model.data
+    ids = np.flatnonzero(data.weights[:, list(LOW_JOINTS)].sum(axis=1) > 0.5)
+    verts, rest = data.shaped(betas)
+    rots = axis_angle_to_matrix(torch.as_tensor(np.asarray(pose, dtype=np.float64)))
+    with torch.no_grad():
+        _, a = rigid_joints(rots, torch.as_tensor(rest)[None].expand(len(rots), -1, -1), model.parents.cpu())
+    rots, a = rots.numpy(), a.numpy()
+    v = np.repeat(verts[ids][None], len(pose), 0)
+    if data.has_pose_correctives:
+        feat = (rots[:, 1:] - np.eye(3)).reshape(len(pose), -1)  # SMPL's pose feature, [T,207]
+        v = v + (feat @ data.posedirs[ids].reshape(-1, feat.shape[1]).T).reshape(v.shape)
+    m = (data.weights[ids] @ a.reshape(len(a), 24, 16)).reshape(len(a), -1, 4, 4)  # blended transforms [T,S,4,4]
+    v = (m[..., :3, :3] * v[..., None, :]).sum(-1) + m[..., :3, 3] + np.asarray(transl)[:, None]
+    return v[np.arange(len(v)), v[..., 1].argmin(axis=1)]
+
+
+def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) -> WorldMotion:
+    """pose [T,24,3], transl [T,3]: the fitted bodies in each frame's camera; turns [T,3,3]: camera t → camera 0
+    (None: a still camera); betas [K]. → WorldMotion (steps in the module docstring)."""
+    from .body.kinematics import motion_joints
+    from .conventions import CAMERA_TO_WORLD
+    from .results import reframe
+    from .temporal import (depth_scales, floor_plane, ground_and_unslide, level_rotation, smooth_motion,
+                           trunk_up)
+
+    t = len(pose)
+    turns = np.repeat(np.eye(3)[None], t, 0) if turns is None else np.asarray(turns, dtype=np.float64)
+    rest_pelvis = model.data.shaped(betas)[1][0]
+    cam = CAMERA_TO_WORLD @ turns  # [T,3,3] camera t → world (world = frame 0's level camera, Y up)
+    pose, transl = reframe(pose, transl, rest_pelvis, rotation=cam)
+    pose, transl = smooth_motion(pose, transl, fps, strength=smooth)
+
+    joints = motion_joints(model, pose, betas, transl)
+    level = level_rotation(trunk_up(joints))  # a first guess of gravity: the trunk, on average
+    feet = joints[:, FOOT_JOINTS] @ level.T
+    down = planted(feet, fps)
+    low = lowest_points(model, pose, betas, transl) @ level.T
+    normal, _ = floor_plane(low[down] if down.sum() >= 3 else low, np.array([0.0, 1.0, 0.0]))
+    level = level_rotation(normal) @ level
+    pose, transl = reframe(pose, transl, rest_pelvis, rotation=level)
+    cam = level @ cam
+    low = lowest_points(model, pose, betas, transl)
+    floor = float(np.median(low[down, 1])) if down.any() else float(np.percentile(low[:, 1], 5))
+    transl = transl - [0.0, floor, 0.0]
+    low = low - [0.0, floor, 0.0]
+    eye = np.array([0.0, -floor, 0.0])  # the camera centre (the world origin before the floor moved)
+    scales = depth_scales(low, down, eye[1], fps) if eye[1] > 0.3 else np.ones(t)
+    transl = transl + (scales - 1.0)[:, None] * (low - eye)
+    feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
+    transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0)
+    tilt = float(np.degrees(np.arccos(np.clip(-cam[0][1, 1], -1, 1))))  # first frame's camera-up vs the world's
+    facts = {"camera_height_m": float(eye[1]), "first_camera_tilt_deg": tilt,
+             "depth_scale_range": [float(scales.min()), float(scales.max())],
+             "contact_frames": int(down.sum())}
+    return WorldMotion(pose, transl, cam, np.repeat(eye[None], t, 0), contact, facts)

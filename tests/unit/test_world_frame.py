@@ -1,0 +1,142 @@
+"""Fitted bodies seen by a moving or tilted camera → one grounded, upright world (inference.world_frame).
+
+The clips are generated: a person standing at several spots of a floor (known world motion), seen by a camera
+whose turn per frame is known; each frame's body is expressed in that frame's camera (what the per-frame fit
+gives), and place_in_world must give the world motion back: still where the person is still, upright, feet on
+the floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.conventions import CAMERA_TO_WORLD
+from inference.results import reframe
+from tests.camera_scenes import euler
+
+FPS = 30.0
+EYE = 1.5  # m: the camera's height above the floor
+
+
+@pytest.fixture(scope="module")
+def model():
+    from inference.body.load import body_model, load_body
+
+    return body_model(load_body("open"), "cpu")
+
+
+def _spots(t):
+    """Stop and go between spots on the floor (x, z): 20 frames still, 8 frames moving, 2 m to 5 m away."""
+    spots = np.array([[0.0, -3.0], [1.0, -4.0], [-1.0, -5.0], [0.5, -3.5], [-0.5, -4.5], [0.0, -3.0]])
+    path = []
+    for a, b in zip(spots[:-1], spots[1:]):
+        path += [a] * 20 + [a + (b - a) * (i + 1) / 8 for i in range(8)]
+    path = np.array(path[:t])
+    return path
+
+
+def _world_motion(model, t):
+    """A person upright on the floor (y = -EYE: the first camera at the origin), facing the camera."""
+    betas = np.zeros(model.num_betas)
+    pose = np.zeros((t, 24, 3))
+    pose[:, 16, 2] = -1.2 + 0.2 * np.sin(np.arange(t) / 5)  # the left arm waves a little
+    pose[:, 17, 2] = 1.2
+    rest = model(pose[:1], betas[None], np.zeros((1, 3))).vertices.double().numpy()[0]
+    xz = _spots(t)
+    transl = np.stack([xz[:, 0], np.full(t, -EYE - rest[:, 1].min()), xz[:, 1]], 1)
+    return pose, transl, betas
+
+
+def _seen_by(model, pose, transl, betas, cam_to_world):
+    """Each frame's body in that frame's camera: the world turned by the camera's world-to-camera rotation."""
+    pelvis = model.data.shaped(betas)[1][0]
+    return reframe(pose, transl, pelvis, rotation=np.swapaxes(cam_to_world, 1, 2))
+
+
+def _placed(model, pose_c, transl_c, betas, turns):
+    from inference.world_frame import place_in_world
+
+    return place_in_world(model, pose_c, transl_c, betas, turns, FPS, smooth=0.0)
+
+
+def _lowest_and_trunk(model, pose, betas, transl):
+    out = model(pose, np.repeat(betas[None], len(pose), 0), transl)
+    v, j = out.vertices.double().numpy(), out.joints.double().numpy()
+    trunk = j[:, 12] - j[:, 0]
+    angle = np.degrees(np.arccos(trunk[:, 1] / np.linalg.norm(trunk, axis=1)))
+    return v[..., 1].min(axis=1), angle
+
+
+def _pan_tilt(t):
+    """Camera t → camera 0 turns of a camera panning 20° and tilting 8° over the clip, with 3° of roll."""
+    s = np.arange(t) / max(t - 1, 1)
+    return np.stack([euler(20 * s_, -8 * s_, 3 * np.sin(6 * s_)) for s_ in s])
+
+
+def test_a_panning_tilting_camera_does_not_move_the_body_in_the_world(model):
+    t = 20  # the person stands still at the first spot the whole time
+    pose, transl, betas = _world_motion(model, t)
+    turns = _pan_tilt(t)
+    pose_c, transl_c = _seen_by(model, pose, transl, betas, CAMERA_TO_WORLD @ turns)
+    world = _placed(model, pose_c, transl_c, betas, turns)
+    assert np.ptp(world.transl, axis=0).max() < 0.01  # still to within a centimetre (the camera panned 20°)
+    # ... and a still camera would have said the person moved across the image's worth of metres
+    naive = _placed(model, pose_c, transl_c, betas, None)
+    assert np.ptp(naive.transl, axis=0).max() > 0.5
+
+
+def test_turns_measured_from_the_background_keep_the_body_still(model):
+    """The same, with the camera's turns measured by CameraTracker on rendered background frames."""
+    from inference.camera_motion import CameraTracker
+    from tests.camera_scenes import F, H, W, render, texture
+
+    t = 20
+    pose, transl, betas = _world_motion(model, t)
+    turns = _pan_tilt(t)
+    canvas = texture(seed=5)
+    tracker = CameraTracker(F, W, H)
+    for r in turns:
+        tracker.step(render(canvas, r.T))  # frame t's camera: X_t = r_tᵀ X_0
+    measured = tracker.rotations()
+    pose_c, transl_c = _seen_by(model, pose, transl, betas, CAMERA_TO_WORLD @ turns)
+    world = _placed(model, pose_c, transl_c, betas, measured)
+    assert np.ptp(world.transl, axis=0).max() < 0.03
+
+
+def test_a_tilted_camera_gives_an_upright_body_on_the_floor(model):
+    """The camera looks down 12° and is rolled 10° for the whole clip (the first frame is not level): the
+    floor fitted to the feet over the spots brings the body upright and the feet onto y = 0."""
+    t = 140
+    pose, transl, betas = _world_motion(model, t)
+    tilt = np.repeat((euler(0, 0, 10) @ euler(0, -12, 0))[None], t, 0)  # camera → level camera
+    cam_to_world = CAMERA_TO_WORLD @ tilt
+    pose_c, transl_c = _seen_by(model, pose, transl, betas, cam_to_world)
+    # as a still, level camera would see it: the body leans by the camera's tilt
+    naive_pose, naive_transl = reframe(pose_c, transl_c, model.data.shaped(betas)[1][0])
+    _, lean = _lowest_and_trunk(model, naive_pose, betas, naive_transl)
+    assert np.median(lean) > 10
+    world = _placed(model, pose_c, transl_c, betas, None)
+    lowest, angle = _lowest_and_trunk(model, world.pose, betas, world.transl)
+    assert np.percentile(angle, 95) < 2.0
+    assert np.abs(lowest).max() < 0.02
+    assert abs(world.facts["camera_height_m"] - EYE) < 0.05
+
+
+def test_a_drifting_depth_is_put_back_on_the_floor_frame_by_frame(model):
+    """The fitted depth drifts 15% over the clip (each frame's body slid along its camera ray, as a size error
+    does): one offset for the clip leaves the feet sinking or floating; per-frame grounding puts them down."""
+    t = 140
+    pose, transl, betas = _world_motion(model, t)
+    pose_c, transl_c = _seen_by(model, pose, transl, betas, np.repeat(CAMERA_TO_WORLD[None], t, 0))
+    pelvis = model.data.shaped(betas)[1][0]
+    drift = np.linspace(1.0, 1.15, t)[:, None]
+    transl_c = (transl_c + pelvis) * drift - pelvis  # the pelvis moves along its ray, the image barely changes
+    world = _placed(model, pose_c, transl_c, betas, None)
+    lowest, _ = _lowest_and_trunk(model, world.pose, betas, world.transl)
+    assert np.mean(np.abs(lowest) < 0.02) > 0.95
+    # one offset for the whole clip (the old rule: the lowest point's 5th percentile as the floor) cannot
+    naive_pose, naive_transl = reframe(pose_c, transl_c, pelvis)
+    naive, _ = _lowest_and_trunk(model, naive_pose, betas, naive_transl)
+    naive = naive - np.percentile(naive, 5)
+    assert np.mean(np.abs(naive) < 0.02) < 0.5
