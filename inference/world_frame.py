@@ -70,7 +70,7 @@ def planted(feet, fps) -> np.ndarray:
     return ((speed < PLANTED_SPEED) & low).any(axis=1)
 
 
-LOW_JOINTS = (4, 5, 7, 8, 10, 11)  # knees, ankles, feet: the vertices that can be a standing body's lowest
+LOW_JOINTS = (7, 8, 10, 11)  # ankles, feet: the vertices that can be a standing body's lowest
 
 
 LOW_COUNT = 32  # lowest vertices kept per frame: the lowest after a turn of a few degrees is among them
@@ -104,7 +104,9 @@ def lowest_points(model, pose, betas, transl, count: int = 1) -> np.ndarray:
     if data.has_pose_correctives:
         feat = (rots[:, 1:] - np.eye(3)).reshape(len(pose), -1)  # SMPL's pose feature, [T,207]
         v = v + (feat @ data.posedirs[ids].reshape(-1, feat.shape[1]).T).reshape(v.shape)
-    m = (data.weights[ids] @ a.reshape(len(a), 24, 16)).reshape(len(a), -1, 4, 4)  # blended transforms [T,S,4,4]
+    t = len(a)  # blended transforms [T,S,4,4], as one matrix product (numpy's batched form is far slower)
+    m = (data.weights[ids] @ a.reshape(t, 24, 16).transpose(1, 0, 2).reshape(24, -1)).reshape(-1, t, 4, 4)
+    m = m.transpose(1, 0, 2, 3)
     v = (m[..., :3, :3] * v[..., None, :]).sum(-1) + m[..., :3, 3] + np.asarray(transl)[:, None]
     if count == 1:
         return lowest(v)
