@@ -172,7 +172,7 @@ def ground_and_unslide(transl: np.ndarray, feet: np.ndarray, fps: float, contact
 
 # ----------------------------------------------------------------------------------------------- gravity
 PELVIS, NECK = 0, 12  # SMPL joints whose line is the trunk
-PLANE_PRIOR_M2 = 0.02  # m²: how strongly the trunk's mean direction holds the floor's normal (see floor_plane)
+PLANE_PRIOR_M2 = 0.2  # m²: how strongly the trunk's mean direction holds the floor's normal (see floor_plane)
 MAX_FLOOR_TILT_DEG = 30.0  # a floor fitted further than this from the trunk's up is not believed
 
 

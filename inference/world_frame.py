@@ -70,13 +70,24 @@ def planted(feet, fps) -> np.ndarray:
     return ((speed < PLANTED_SPEED) & low).any(axis=1)
 
 
-LOW_JOINTS = (4, 5, 7, 8, 10, 11)  # knees, ankles, feet: the vertices that can be a standing body's lowest
+LOW_JOINTS = (7, 8, 10, 11)  # ankles, feet: the vertices that can be a standing body's lowest
 
 
-def lowest_points(model, pose, betas, transl) -> np.ndarray:
-    """The body mesh's lowest vertex (smallest y) per frame → [T,3] world, among the vertices skinned mostly to
-    the legs below the knees (LOW_JOINTS): SMPL's skinning (with its pose correctives) of those few hundred
-    vertices only, a small part of the cost of posing the whole mesh every frame."""
+LOW_COUNT = 32  # lowest vertices kept per frame: the lowest after a turn of a few degrees is among them
+
+
+def lowest(candidates: np.ndarray) -> np.ndarray:
+    """candidates [T,K,3] → the lowest (smallest y) of each frame [T,3]."""
+    return candidates[np.arange(len(candidates)), candidates[..., 1].argmin(axis=1)]
+
+
+def lowest_points(model, pose, betas, transl, count: int = 1) -> np.ndarray:
+    """The body mesh's lowest vertex (smallest y) per frame → [T,3] world (count > 1: the `count` lowest,
+    [T,count,3]), among the vertices skinned mostly to the legs below the knees (LOW_JOINTS): SMPL's skinning
+    (with its pose correctives) of those vertices only, in chunks of frames (memory stays flat)."""
+    if len(pose) > CHUNK:
+        return np.concatenate([lowest_points(model, pose[s:s + CHUNK], betas, transl[s:s + CHUNK], count)
+                               for s in range(0, len(pose), CHUNK)])
     import torch
 
     from .body.kinematics import rigid_joints
@@ -93,11 +104,17 @@ def lowest_points(model, pose, betas, transl) -> np.ndarray:
     if data.has_pose_correctives:
         feat = (rots[:, 1:] - np.eye(3)).reshape(len(pose), -1)  # SMPL's pose feature, [T,207]
         v = v + (feat @ data.posedirs[ids].reshape(-1, feat.shape[1]).T).reshape(v.shape)
-    m = (data.weights[ids] @ a.reshape(len(a), 24, 16)).reshape(len(a), -1, 4, 4)  # blended transforms [T,S,4,4]
+    t = len(a)  # blended transforms [T,S,4,4], as one matrix product (numpy's batched form is far slower)
+    m = (data.weights[ids] @ a.reshape(t, 24, 16).transpose(1, 0, 2).reshape(24, -1)).reshape(-1, t, 4, 4)
+    m = m.transpose(1, 0, 2, 3)
     v = (m[..., :3, :3] * v[..., None, :]).sum(-1) + m[..., :3, 3] + np.asarray(transl)[:, None]
-    return v[np.arange(len(v)), v[..., 1].argmin(axis=1)]
+    if count == 1:
+        return lowest(v)
+    idx = np.argpartition(v[..., 1], min(count, v.shape[1]) - 1, axis=1)[:, :count]
+    return np.take_along_axis(v, idx[..., None], axis=1)
 
 
+CHUNK = 512  # frames skinned at once
 def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) -> WorldMotion:
     """pose [T,24,3], transl [T,3]: the fitted bodies in each frame's camera; turns [T,3,3]: camera t → camera 0
     (None: a still camera); betas [K]. → WorldMotion (steps in the module docstring)."""
@@ -116,21 +133,23 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
 
     joints = motion_joints(model, pose, betas, transl)
     level = level_rotation(trunk_up(joints))  # a first guess of gravity: the trunk, on average
-    feet = joints[:, FOOT_JOINTS] @ level.T
-    down = planted(feet, fps)
-    low = lowest_points(model, pose, betas, transl) @ level.T
+    down = planted(joints[:, FOOT_JOINTS] @ level.T, fps)
+    candidates = lowest_points(model, pose, betas, transl, count=LOW_COUNT) @ level.T
+    low = lowest(candidates)
     normal, _ = floor_plane(low[down] if down.sum() >= 3 else low, np.array([0.0, 1.0, 0.0]))
-    level = level_rotation(normal) @ level
+    turn = level_rotation(normal)
+    level = turn @ level
+    # turning the world about its origin turns every point of every body the same way (results.reframe)
     pose, transl = reframe(pose, transl, rest_pelvis, rotation=level)
     cam = level @ cam
-    low = lowest_points(model, pose, betas, transl)
+    low = lowest(candidates @ turn.T)
+    feet = joints[:, FOOT_JOINTS] @ level.T
     floor = float(np.median(low[down, 1])) if down.any() else float(np.percentile(low[:, 1], 5))
-    transl = transl - [0.0, floor, 0.0]
-    low = low - [0.0, floor, 0.0]
+    transl, low, feet = transl - [0.0, floor, 0.0], low - [0.0, floor, 0.0], feet - [0.0, floor, 0.0]
     eye = np.array([0.0, -floor, 0.0])  # the camera centre (the world origin before the floor moved)
     scales = depth_scales(low, down, eye[1], fps) if eye[1] > 0.3 else np.ones(t)
-    transl = transl + (scales - 1.0)[:, None] * (low - eye)
-    feet = motion_joints(model, pose, betas, transl)[:, FOOT_JOINTS]
+    shift = (scales - 1.0)[:, None] * (low - eye)
+    transl, feet = transl + shift, feet + shift[:, None]
     transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0)
     tilt = float(np.degrees(np.arccos(np.clip(-cam[0][1, 1], -1, 1))))  # first frame's camera-up vs the world's
     facts = {"camera_height_m": float(eye[1]), "first_camera_tilt_deg": tilt,

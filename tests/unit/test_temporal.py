@@ -133,11 +133,13 @@ def test_floor_plane_follows_spread_contacts_and_the_prior_elsewhere():
     normal = tilt @ [0.0, 1.0, 0.0]
     xz = RNG.uniform(-2, 2, (200, 2))
     pts = np.stack([xz[:, 0], np.zeros(200), xz[:, 1]], 1) @ tilt.T - 1.4 * normal + RNG.normal(0, 0.01, (200, 3))
-    n, h = floor_plane(pts, np.array([0.0, 1.0, 0.0]))
+    n, h = floor_plane(pts, np.array([0.0, 1.0, 0.0]), prior=0.02)  # a weak prior: the contacts decide
     assert np.degrees(np.arccos(n @ normal)) < 1.0 and abs(h + 1.4) < 0.01
+    n, _ = floor_plane(pts, np.array([0.0, 1.0, 0.0]))  # the default prior pulls a little toward the trunk
+    assert 0.5 * 8 < np.degrees(np.arccos(n[1])) < 9.5
     # contacts along one line (x) only: the tilt about x is unknown, the prior (straight up) holds it
     line = pts[np.abs(xz[:, 1]) < 0.05]
-    n, _ = floor_plane(line, np.array([0.0, 1.0, 0.0]))
+    n, _ = floor_plane(line, np.array([0.0, 1.0, 0.0]), prior=0.02)
     assert abs(n[2]) < 0.02 and abs(np.degrees(np.arcsin(n[0])) - np.degrees(np.arcsin(normal[0]))) < 1.5
     np.testing.assert_allclose(level_rotation(normal) @ normal, [0, 1, 0], atol=1e-12)
     np.testing.assert_allclose(level_rotation(np.array([0.0, 1.0, 0.0])), np.eye(3), atol=1e-12)
