@@ -10,7 +10,8 @@
    first frame's, the camera's translation is not estimated);
 4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
    where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
-   drifts), interpolated through jumps and smoothed; then foot sliding is removed (temporal.ground_and_unslide).
+   drifts), interpolated through jumps and smoothed; then foot sliding is removed along the camera's line of
+   sight only (temporal.ground_and_unslide), so the body keeps its place on the footage.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
     scales = depth_scales(low, down, eye[1], fps) if eye[1] > 0.3 else np.ones(t)
     shift = (scales - 1.0)[:, None] * (low - eye)
     transl, feet = transl + shift, feet + shift[:, None]
-    transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0)
+    sight = (transl + rest_pelvis - eye)[:, [0, 2]]  # horizontal line of sight camera → pelvis
+    sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
+    transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
     tilt = float(np.degrees(np.arccos(np.clip(-cam[0][1, 1], -1, 1))))  # first frame's camera-up vs the world's
     facts = {"camera_height_m": float(eye[1]), "first_camera_tilt_deg": tilt,
              "depth_scale_range": [float(scales.min()), float(scales.max())],

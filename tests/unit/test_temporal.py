@@ -143,3 +143,21 @@ def test_floor_plane_follows_spread_contacts_and_the_prior_elsewhere():
     assert abs(n[2]) < 0.02 and abs(np.degrees(np.arcsin(n[0])) - np.degrees(np.arcsin(normal[0]))) < 1.5
     np.testing.assert_allclose(level_rotation(normal) @ normal, [0, 1, 0], atol=1e-12)
     np.testing.assert_allclose(level_rotation(np.array([0.0, 1.0, 0.0])), np.eye(3), atol=1e-12)
+
+
+def test_unsliding_along_the_line_of_sight_keeps_the_sideways_slide():
+    """A body standing still whose fit slides both sideways (x) and in depth (z) while the camera looks along z:
+    restricted to the line of sight, the depth slide goes and the sideways one, which the image measured, stays."""
+    t = 90
+    drift = np.linspace(0.0, 0.3, t)
+    feet = np.zeros((t, 2, 3))
+    feet[:, 0, 0], feet[:, 1, 0] = 0.1, -0.1
+    feet[..., 0] += drift[:, None]  # sideways
+    feet[..., 2] += drift[:, None]  # in depth
+    root = np.stack([drift, np.full(t, 0.9), drift], axis=1)
+    sight = np.tile([0.0, 1.0], (t, 1))  # (x, z): looking along +z
+    free, _ = ground_and_unslide(root, feet, fps=30, contact=np.ones((t, 2), bool), floor=0.0)
+    seen, _ = ground_and_unslide(root, feet, fps=30, contact=np.ones((t, 2), bool), floor=0.0, along=sight)
+    assert np.abs(free[:, [0, 2]] - free[0, [0, 2]]).max() < 1e-9  # unrestricted: pinned in both directions
+    np.testing.assert_allclose(seen[:, 0], root[:, 0], atol=1e-12)  # sideways: as fitted (on its pixels)
+    np.testing.assert_allclose(seen[:, 2], seen[0, 2], atol=1e-9)  # depth: pinned
