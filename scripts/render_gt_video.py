@@ -352,7 +352,8 @@ def build_room(bpy, collection) -> None:
     walls = [((-8, 8, 0), (8, 8, 0), (8, 8, 4), (-8, 8, 4)), ((8, -8, 0), (8, 8, 0), (8, 8, 4), (8, -8, 4)),
              ((-8, -8, 0), (8, -8, 0), (8, -8, 4), (-8, -8, 4)), ((-8, -8, 0), (-8, 8, 0), (-8, 8, 4), (-8, -8, 4))]
     for i, (corners, cols) in enumerate(zip(walls, bricks)):
-        _room_plane(bpy, collection, f"Wall{i}", corners, _world_material(bpy, f"Brick{i}", "brick", cols, 1.0 + 0.2 * i))
+        mat = _world_material(bpy, f"Brick{i}", "brick", cols, 1.0 + 0.2 * i)
+        _room_plane(bpy, collection, f"Wall{i}", corners, mat)
     props = [("voronoi", (-6.5, 0, -6.5), (-5.0, 1.2, -5.5), 2.0), ("magic", (4.0, 0, -7.5), (5.5, 2.2, -6.5), 0.8),
              ("voronoi", (6.5, 0, 2.0), (7.5, 3.0, 3.0), 3.0), ("magic", (-7.5, 0, 3.0), (-6.5, 1.6, 5.0), 1.0),
              ("voronoi", (-3.0, 0, -7.6), (-1.5, 0.8, -6.8), 4.0), ("magic", (2.0, 0, 7.0), (3.5, 1.4, 7.8), 0.7),
