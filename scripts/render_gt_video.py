@@ -378,8 +378,11 @@ def key_camera(bpy, cam, rotation, position) -> None:
         cam.keyframe_insert("location", frame=i + 1)
 
 
-def render_frames(bpy, scene, n, out_mp4: Path, fps: float, size) -> None:
-    """Render frames 1..n of the scene into an mp4 (and the first frame as NAME_frame0.png beside it)."""
+def render_frames(bpy, scene, n, out_mp4: Path, fps: float, size, crf: int | None = None) -> None:
+    """Render frames 1..n of the scene into an mp4 (and the first frame as NAME_frame0.png beside it): MPEG-4
+    part 2 through OpenCV, or H.264 at constant rate factor `crf` through imageio-ffmpeg's ffmpeg (small files)."""
+    import subprocess
+
     import cv2
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -387,10 +390,17 @@ def render_frames(bpy, scene, n, out_mp4: Path, fps: float, size) -> None:
         scene.render.filepath = str(Path(tmp) / "f_")
         bpy.ops.render.render(animation=True)
         frames = sorted(Path(tmp).glob("f_*.png"))
-        writer = cv2.VideoWriter(str(out_mp4), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        for f in frames:
-            writer.write(cv2.imread(str(f)))
-        writer.release()
+        if crf is None:
+            writer = cv2.VideoWriter(str(out_mp4), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+            for f in frames:
+                writer.write(cv2.imread(str(f)))
+            writer.release()
+        else:
+            import imageio_ffmpeg
+
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-framerate", f"{fps:g}",
+                            "-i", str(Path(tmp) / "f_%04d.png"), "-c:v", "libx264", "-preset", "slow", "-crf",
+                            str(int(crf)), "-pix_fmt", "yuv420p", str(out_mp4)], check=True)
         cv2.imwrite(str(out_mp4.with_name(out_mp4.stem + "_frame0.png")), cv2.imread(str(frames[0])))
 
 
@@ -446,7 +456,7 @@ def render_moving(args) -> int:
         rotation, position = camera_path(kind, root, args.fps, heading)
         cam.animation_data_clear()
         key_camera(bpy, cam, rotation, position)
-        render_frames(bpy, scene, n, out / f"{kind}.mp4", args.fps, (w, h))
+        render_frames(bpy, scene, n, out / f"{kind}.mp4", args.fps, (w, h), args.crf)
         np.savez(out / f"{kind}.npz", pose=walk["pose"], transl=walk["transl"], betas=walk["betas"], fps=args.fps,
                  contact=walk["contact"], contact_joints=np.array(FOOT_CONTACT_JOINTS), camera_rotation=rotation,
                  camera_position=position, intrinsics=np.array([focal, focal, w / 2, h / 2, w, h], float),
@@ -468,6 +478,8 @@ def main(argv=None) -> int:
     ap.add_argument("--camera", default=None,
                     help=f"moving cameras, comma-separated ({', '.join(MOVING_CAMERAS)}): the walking person instead")
     ap.add_argument("--turn", type=float, default=TURN_DEGREES, help="the walk's turn over the clip, degrees")
+    ap.add_argument("--crf", type=int, default=None,
+                    help="moving cameras: encode H.264 at this rate factor (e.g. 28: small files) instead of MPEG-4")
     args = ap.parse_args(argv)
     if args.camera:
         return render_moving(args)
