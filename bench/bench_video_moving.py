@@ -35,7 +35,7 @@ import pytest
 
 pytestmark = pytest.mark.bench
 REPO = Path(__file__).resolve().parents[1]
-CLIPS = Path(os.environ.get("BODYRIG_GT_MOVING", "/work/evalset/gtcam"))
+CLIPS = Path(os.environ.get("BODYRIG_GT_MOVING", "/work/evalset/gtcam")).resolve()
 W_ALIGN_FRAMES = 2
 
 EXPORT = """
