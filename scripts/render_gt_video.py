@@ -485,7 +485,6 @@ def main(argv=None) -> int:
         return render_moving(args)
 
     import bpy
-    import cv2
 
     from inference.body.load import load_body
     from inference.fit import default_focal
@@ -542,16 +541,7 @@ def main(argv=None) -> int:
                                 _textured_material(bpy, "Brick", "brick")))
             extra.append(_plane(bpy, char.collection, "Floor", [(-4, -4, 0), (4, -4, 0), (4, 2, 0), (-4, 2, 0)],
                                 _textured_material(bpy, "Checker", "checker")))
-        with tempfile.TemporaryDirectory() as tmp:
-            scene.frame_start, scene.frame_end = 1, n
-            scene.render.filepath = str(Path(tmp) / "f_")
-            bpy.ops.render.render(animation=True)
-            frames = sorted(Path(tmp).glob("f_*.png"))
-            writer = cv2.VideoWriter(str(out / f"gt_{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), args.fps, (w, h))
-            for f in frames:
-                writer.write(cv2.imread(str(f)))
-            writer.release()
-            cv2.imwrite(str(out / f"gt_{name}_frame0.png"), cv2.imread(str(frames[0])))
+        render_frames(bpy, scene, n, out / f"gt_{name}.mp4", args.fps, (w, h))
         for obj in extra:
             bpy.data.objects.remove(obj)
         print(out / f"gt_{name}.mp4")
