@@ -13,21 +13,23 @@ pixels is the image diagonal (inference.fit.default_focal), the default the pipe
 a knee lift of the right leg in the middle second, so that drift, jitter and limb accuracy can all be measured.
 
 Moving camera (issue 16): `--camera pan_tilt,roll_dolly,walk_along` renders a person WALKING (a gait cycle with
-the root moving forward and turning 90° over the clip, the stance foot's ankle pinned to the floor) in a textured
+the root moving forward and turning 90° over the clip, the carrying foot pinned to the floor) in a textured
 room (noisy checker floor, brick walls, boxes) seen by a moving camera, one clip per camera:
 
     nice -n 10 .venv/bin/python scripts/render_gt_video.py --camera pan_tilt,roll_dolly,walk_along \
-        --out /work/evalset/gtcam --seconds 3.5 --samples 4
+        --out /work/evalset/gtcam --seconds 3.0 --samples 4 --width 270 --height 480
 
-- pan_tilt: a camera on one spot (hand tremor only) panning to follow the person and tilting between about -15°
-  and +2°;
-- roll_dolly: the camera slides along a path that follows the person at about 4 m, rolling up to ±12°;
-- walk_along: the camera walks ahead of the person, orbiting with their turn, with a walking bob and shake.
+- pan_tilt: a camera on one spot (hand tremor only) panning to follow the person and tilting between about -16°
+  and 0° (pitch; roll ±2°);
+- roll_dolly: the camera slides ~2.7 m along a path following the person 5-6 m away, rolling up to ±12°;
+- walk_along: the camera walks ahead of the person (~3.4 m), orbiting with half their turn, with a walking bob, a
+  hand shake and a slow tilt (pitch about -15..-3°).
+(--crf N encodes H.264 instead of MPEG-4: the small committed clip of tests/e2e/test_video_moving.py.)
 Each writes OUT/NAME.mp4, OUT/NAME_frame0.png and OUT/NAME.npz, the truth in the WORLD frame (Y up, floor y = 0,
 SMPL body frame = world frame): pose [T,24,3], transl [T,3], betas, fps, body; camera_rotation [T,3,3]
 (camera-to-world, columns = the OpenCV camera's x right, y down, z forward axes), camera_position [T,3] (metres),
 intrinsics [6] = fx, fy, cx, cy, width, height (the focal length is the image diagonal, the pipeline's default);
-contact [T,2] bool (left, right: the foot in single support, pinned); floor_y = 0. The terms of
+contact [T,4] bool (per contact_joints: left/right ankle, left/right toe joint on the floor); floor_y = 0. The terms of
 inference.camera's CameraPath (notes/contract_camera.md), so a motion's camera path compares directly.
 """
 
