@@ -65,7 +65,7 @@ def test_walk_stands_on_the_floor_with_planted_feet(walk):
     assert w["contact"].any(0).all() and 0.15 < w["contact"].mean() < 0.6
     assert mm.foot_skate(joints[:, feet], w["contact"]) < 0.003  # < 3 mm a frame while on the floor
     root = joints[:, 0]
-    assert np.linalg.norm(np.diff(root[:, [0, 2]], axis=0), axis=1).sum() > 3.0  # ~1.4 m/s over 3 s
+    assert np.linalg.norm(np.diff(root[:, [0, 2]], axis=0), axis=1).sum() > 3.0  # ~1.2 m/s over 3 s
     assert 0.9 < root[:, 1].min() and root[:, 1].max() < 1.1  # the pelvis bobs, it does not jump
     front = Rotation.from_rotvec(w["pose"][:, 0]).apply([0.0, 0.0, 1.0])  # the body's front in the world
     np.testing.assert_allclose(front[0], [1, 0, 0], atol=0.05)  # starts heading +X ...
