@@ -49,6 +49,15 @@ def jitter(joints, fps: float) -> float:
     return float(np.linalg.norm(acc, axis=-1).mean())
 
 
+def accel_error(pred, gt, fps: float) -> float:
+    """Mean norm of the difference of joint accelerations (m/s²), pred vs gt [T,J,3] (0 if T < 3): unlike
+    jitter, smoothing away real motion counts as error."""
+    if len(pred) < 3:
+        return 0.0
+    d = np.asarray(pred, dtype=np.float64) - np.asarray(gt, dtype=np.float64)
+    return float(np.linalg.norm((d[2:] - 2 * d[1:-1] + d[:-2]) * fps**2, axis=-1).mean())
+
+
 def drift(root) -> float:
     """Horizontal distance (m) between where the root starts and where it ends (x, z)."""
     return float(np.linalg.norm(root[-1, [0, 2]] - root[0, [0, 2]]))

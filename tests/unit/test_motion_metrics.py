@@ -4,8 +4,8 @@ import numpy as np
 from scipy.spatial import procrustes
 from scipy.spatial.transform import Rotation
 
-from inference.motion_metrics import (drift, floor_offsets, foot_skate, jitter, mpjpe, pa_mpjpe, procrustes_align,
-                                      root_path_error, world_mpjpe, world_root_error, yaw_alignment)
+from inference.motion_metrics import (accel_error, drift, floor_offsets, foot_skate, jitter, mpjpe, pa_mpjpe,
+                                      procrustes_align, root_path_error, world_mpjpe, world_root_error, yaw_alignment)
 
 RNG = np.random.default_rng(7)
 
@@ -100,3 +100,13 @@ def test_foot_skate_by_hand():
     # pairs in contact in both frames: foot 0 at 0→1 (1 cm), 1→2 (2 cm); foot 1 at 0→1 (0 cm)
     assert np.isclose(foot_skate(feet, contact), (0.01 + 0.02 + 0.0) / 3)
     assert np.isnan(foot_skate(feet, np.zeros((4, 2), bool)))
+
+
+def test_accel_error_counts_smoothed_away_motion():
+    t = np.arange(30) / 30.0
+    gt = np.zeros((30, 1, 3))
+    gt[:, 0, 1] = 0.5 * 9.81 * t**2  # accelerating at g
+    still = np.zeros_like(gt)  # no jitter at all, but the motion is gone
+    assert jitter(still, 30) == 0.0
+    assert np.isclose(accel_error(still, gt, 30), 9.81)
+    assert accel_error(gt + [1, 2, 3], gt, 30) < 1e-9  # an offset is no acceleration
