@@ -1,8 +1,9 @@
 """Detection started ahead, in a forked child process, while this process imports torch and loads the body.
 
 A fresh `fit` CLI spends ~0.9 s in MediaPipe (import, landmarker, passes) and ~1.5 s importing torch and reading
-the body; each is mostly one core's work, so on a machine with a second core they can overlap. A thread does
-not overlap them (both are Python imports holding the GIL: measured in bench/RESULTS.md); a forked child does.
+the body; each is mostly one core's work, so on a machine with a second core they can overlap. A thread could
+overlap them little: both halves are mostly Python imports (torch; MediaPipe with matplotlib), which hold the
+GIL. A forked child runs on its own (bench/RESULTS.md, "Photo fit speed", has the measurements and their load).
 
     with DetectAhead(rgb, name, pose_model) as pending:    # the child starts here (or nothing, see below)
         ... import torch, load the body ...
