@@ -27,6 +27,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 from .mediapipe_pose import DEFAULT_POSE_MODEL
 
@@ -68,7 +69,9 @@ class DetectAhead:
 
     def _start(self) -> None:
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        with warnings.catch_warnings():  # Python 3.12+ warns of any native threads (numpy's BLAS pool, idle here)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the child: detect, send, and leave without running the parent's exit handlers
             code = 1
             try:
