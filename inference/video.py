@@ -7,8 +7,7 @@ Pipeline, streamed so that memory does not grow with the video's length:
 1. frames are decoded (inference.frames) and the person is followed (inference.track);
 2. as soon as a run of frames is settled (every frame up to the latest detection: its gaps are closed), it is
    fitted in chunks (inference.sequence_fit: temporal terms, warm start from the previous chunk's last frame;
-   with an HMR checkpoint its poses initialise the fit), in a background thread (inference.ordered_worker, one
-   chunk after another as before) while the next frames are tracked: the two overlap on two cores;
+   with an HMR checkpoint its poses initialise the fit);
 3. at the end: camera → world (inference.results.reframe), a One-Euro filter of user-set strength, the floor
    put at y = 0 and foot sliding removed (inference.temporal.ground_and_unslide with the fitted foot joints).
 The camera is taken to be still and level (world = R_x(π) · camera); its focal length defaults to the image
@@ -102,7 +101,6 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     from .fit import FitOptions, default_focal
     from .frames import FrameReadError, open_frames
     from .body.load import body_label, body_model
-    from .ordered_worker import OrderedWorker
     from .track import PersonTracker
 
     if not 0.0 <= smooth <= 1.0:  # also false for NaN
@@ -137,12 +135,11 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     state = {"prev": None}
     stop = None  # (message, frame index) when decoding broke off
 
-    def fit_settled(final: bool, upto: int):
-        """Fit the frames whose fate is known among the first `upto`: all up to the last detection (all of them
-        when final). Runs in `worker`, in order, while later frames are tracked."""
+    def fit_settled(final: bool):
+        """Fit the frames whose fate is known: all up to the last detection (all of them when final)."""
         from .sequence_fit import plan_chunks
 
-        for a, b, fit in plan_chunks(recs.detected[:upto], len(fitted["pose"]), chunk_size, gap_frames, final):
+        for a, b, fit in plan_chunks(recs.detected, len(fitted["pose"]), chunk_size, gap_frames, final):
             if fit:
                 _fit_range(a, b)
             else:  # the person is lost here: nothing to fit, and the next sighting starts afresh
@@ -176,7 +173,6 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         report(b, len(wanted), "fit")
 
     tracker = PersonTracker(person=person, pose_model=pose_model)
-    worker = OrderedWorker("bodyrig-video-fit")  # the fit of settled chunks beside the tracking of later frames
     if info.timing:  # a variable rate resampled, or a raw stream's rate assumed: the motion says so
         tracker.notes.append(info.timing)
     try:
@@ -202,13 +198,11 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                 if len(buf) >= chunk_size:
                     _flush(buf, recs, checkpoint, dev, f_px, tm)
                     buf = []
-                    worker.submit(lambda upto=len(recs): fit_settled(False, upto))
+                    fit_settled(final=False)
                     report(len(recs), len(wanted), "track")
             _flush(buf, recs, checkpoint, dev, f_px, tm)
-            worker.submit(lambda upto=len(recs): fit_settled(True, upto))
-            worker.finish()
+            fit_settled(final=True)
         finally:
-            worker.stop()  # an error or an interrupt: the chunk being fitted ends whole, later ones are dropped
             tracker.close()
     except KeyboardInterrupt as exc:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, tracker.notes,
