@@ -9,8 +9,7 @@ Where each job lives:
   mesh), from one frozen Settings: `pipeline/` (every front end calls it; nothing else wires stages)
 - frames, axes, the body → Blender turn, frame-rate rationals: `conventions.py`; the pinhole camera: `camera.py`
 - reading photos and videos: `images.py`, `frames.py`; finding and following the person: `detect.py`, `track.py`
-  (`detect_ahead.py`: the fit CLI's detection in a forked child; `ordered_worker.py`: the video's fit beside its
-  tracking)
+  (`detect_ahead.py`: the fit CLI's detection in a forked child)
 - the fit: `fit.py` (one photo), `sequence_fit.py` (a run of video frames), `init_pose.py`, `keypoint_map.py`;
   HMR regression: `hmr.py` (+ `resnet.py`); video post-processing (gaps, smoothing, floor, feet): `temporal.py`
 - body models: `body/` (loading and caching, the open body and its cache file `body/open_body_cache.py`, SMPL
