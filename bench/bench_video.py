@@ -27,10 +27,8 @@ pytestmark = pytest.mark.bench
 
 def _body():
     from inference.body.load import load_body
-    from inference.cache import cache_dir
 
-    cached = cache_dir() / "open_body_v1.npz"
-    return load_body(str(cached) if cached.is_file() else "open")
+    return load_body("open")
 
 
 def _clip_720p(path: Path, n: int = 300) -> Path:

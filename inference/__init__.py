@@ -9,11 +9,13 @@ Where each job lives:
   mesh), from one frozen Settings: `pipeline/` (every front end calls it; nothing else wires stages)
 - frames, axes, the body → Blender turn, frame-rate rationals: `conventions.py`; the pinhole camera: `camera.py`
 - reading photos and videos: `images.py`, `frames.py`; finding and following the person: `detect.py`, `track.py`
+  (`detect_ahead.py`: the fit CLI's detection in a forked child)
 - the fit: `fit.py` (one photo), `sequence_fit.py` (a run of video frames), `init_pose.py`, `keypoint_map.py`;
   HMR regression: `hmr.py` (+ `resnet.py`); video post-processing (gaps, smoothing, floor, feet): `temporal.py`
 - a video's camera: its turns from the background `camera_motion.py`, the path `camera.py` (CameraPath); the
   grounded, gravity-aligned world of a video's bodies: `world_frame.py`
-- body models: `body/` (loading and caching, the open body, SMPL files, forward kinematics in `body/kinematics.py`)
+- body models: `body/` (loading and caching, the open body and its cache file `body/open_body_cache.py`, SMPL
+  files, forward kinematics in `body/kinematics.py`)
 - results and their files: `results.py` (BodyFit, MotionFit), `motion_io.py` (.npz/.smpl), `fileio.py`
   (verified atomic writes: every output is checked complete on disk before it gets its name)
 - looking at a motion: `preview.py` (the body over the video and from the side, a PNG sheet / mp4; the CLI's

@@ -48,8 +48,11 @@ def check_finite(name: str, values, error=BadInputError, what: str = "", bound: 
         raise error(f"{what}{name} is not numeric ({arr.dtype})")
     if arr.dtype.kind != "f":
         return
-    bad = ~np.isfinite(arr)
-    if bad.any():
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge but finite sum: the exact check below decides
+        total = np.add.reduce(arr, axis=None) if arr.size else 0.0
+    if np.isfinite(total):
+        pass  # a NaN or inf anywhere makes the sum non-finite: one pass, no mask (tens of MB in a body model)
+    elif (bad := ~np.isfinite(arr)).any():
         kinds = sorted({("NaN" if np.isnan(v) else "inf") for v in arr[bad][:1000]})
         raise error(f"{what}{name} holds {int(bad.sum())} non-finite value(s) ({'/'.join(kinds)}); "
                     f"{advice}")

@@ -50,11 +50,16 @@ def run(args) -> int:
     from .pipeline import Settings, fit_photo
 
     from .cli import write_output
+    from .detect_ahead import DetectAhead
     from .fileio import check_output_path
+    from .images import load_image
 
     out = check_output_path(args.out, (".json",))  # before the work
     settings = Settings(body=args.body, checkpoint=args.checkpoint, device=args.device, pose_model=args.pose_model)
-    fit = fit_photo(args.image, settings).fit
+    img = load_image(args.image)
+    # MediaPipe in a child while this process imports torch and loads the body (inference.detect_ahead)
+    with DetectAhead(img.rgb, img.name, settings.pose_model) as pending:
+        fit = fit_photo(img, settings, detection=pending).fit
     with write_output(out):
         fit.save_json(out)
     t = ", ".join(f"{k} {v:.2f}s" for k, v in fit.timings.items())

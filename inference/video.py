@@ -95,7 +95,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError; VideoStopped; VideoInterrupted.
     """
     from .body.load import load_body
-    from .device import resolve_device
+    from .device import resolve_device, small_work_threads
     from .errors import BadInputError, NoPersonError
     from .fit import FitOptions, default_focal
     from .frames import FrameReadError, open_frames
@@ -160,9 +160,10 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                 from .sequence_fit import interp_known
 
                 init_pose = interp_known(init_pose, obs) if obs.any() else init_pose
-        res = fit_chunk(model, np.stack(recs.kp[a:b]), cam, np.stack(recs.world[a:b]), obs, fps,
-                        init_pose=init_pose, init_transl=init_transl, betas=fitted["betas"],
-                        prev=state["prev"] if temporal else None, fit_options=fit_opts, temporal=temporal)
+        with small_work_threads(1):  # the chunk's many tiny ops: torch's threads cost more than they save
+            res = fit_chunk(model, np.stack(recs.kp[a:b]), cam, np.stack(recs.world[a:b]), obs, fps,
+                            init_pose=init_pose, init_transl=init_transl, betas=fitted["betas"],
+                            prev=state["prev"] if temporal else None, fit_options=fit_opts, temporal=temporal)
         fitted["pose"].extend(res.pose)
         fitted["transl"].extend(res.transl)
         fitted["betas"] = res.betas

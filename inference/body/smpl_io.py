@@ -368,7 +368,7 @@ def load_body_model(path) -> BodyModelData:
         raise ModelFileError(f"{path.name}: {exc}") from None
 
 
-def _to_arrays(data: BodyModelData) -> dict:
+def file_arrays(data: BodyModelData) -> dict:
     """The file dictionary: SMPL keys (smplx's layout) plus our extras, all plain numpy."""
     out = {k: np.asarray(v) for k, v in data.to_smpl_dict().items()}
     out["kintree_table"] = out["kintree_table"].astype(np.int64)
@@ -394,7 +394,7 @@ def save_body_model(data: BodyModelData, path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".pkl"):
         raise ModelFileError(f"cannot write {path.name}: a body model is saved as .npz or .pkl")
-    arrays = _to_arrays(data)
+    arrays = file_arrays(data)
     if suffix == ".npz":
         atomic_write_npz(path, arrays)  # compressed: posedirs are often all zero, tens of MB → a few
         return path

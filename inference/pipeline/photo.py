@@ -20,10 +20,12 @@ class PhotoFit:
     detection: object
 
 
-def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit:
+def fit_photo(image, settings: Settings = Settings(), progress=None, detection=None) -> PhotoFit:
     """Fit the body model to the most prominent person in one photo.
 
-    image: a path, the bytes of an image file, or an inference.images.Image. progress: optional
+    image: a path, the bytes of an image file, or an inference.images.Image. detection: None (detect here), or
+    a pending detection of this image (inference.detect_ahead.DetectAhead: waited for after the body is loaded,
+    so that the two overlap). progress: optional
     callable(done, total, stage) (inference.progress), here in 100 steps. HMR betas initialise the fit only for SMPL model files (for the open and tiny
     bodies they mean nothing), whether the body came as a path or as loaded data.
     Camera: focal length from EXIF, else the image diagonal (53° diagonal FOV); principal point at the centre.
@@ -46,16 +48,22 @@ def fit_photo(image, settings: Settings = Settings(), progress=None) -> PhotoFit
     img = image if isinstance(image, Image) else load_image(image)
     timings["load"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    report(5, 100, "finding the person")
-    det = detect_person(img.rgb, img.name, pose_model=settings.pose_model)
-    timings["detect"] = time.perf_counter() - t0
+    if detection is None:
+        t0 = time.perf_counter()
+        report(5, 100, "finding the person")
+        det = detect_person(img.rgb, img.name, pose_model=settings.pose_model)
+        timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     dev = resolve_device(settings.device)
     data = load_body(settings.body)
     model = body_model(data, dev)
     timings["body"] = time.perf_counter() - t0
+
+    if detection is not None:
+        report(5, 100, "finding the person")
+        det = detection.result()
+        timings["detect"] = detection.seconds
 
     h, w = img.rgb.shape[:2]
     focal = float(img.exif_focal_px) if img.exif_focal_px else default_focal(w, h)

@@ -84,6 +84,7 @@ def test_image_without_a_person_exits_2(tmp_path):
     res = fit_cli(tmp_path / "empty.png", "--out", tmp_path / "out.json", "--body", "tiny")
     lines = _error_lines(res)
     assert len(lines) == 1 and "person" in lines[0], res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr  # found in a child (detect_ahead): still one line
     assert not (tmp_path / "out.json").exists()
 
 
@@ -142,3 +143,43 @@ def test_bad_out_names_exit_2_with_one_line(tmp_path, name):
     res = fit_cli(SAMPLE, "--out", out, "--body", "tiny", "--device", "cpu")
     lines = _error_lines(res)
     assert len(lines) == 1 and "--out" in lines[0], res.stderr
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the detection child is forked on Linux only")
+def test_sigint_while_the_detection_child_runs_leaves_no_process(tmp_path):
+    """SIGINT to the CLI alone (not its group) while its detection child runs: exit 130 and the child is gone."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "inference", "fit", str(SAMPLE), "--out",
+                             str(tmp_path / "out.json"), "--device", "cpu"], cwd=REPO, env=env,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _children(proc.pid), "the CLI started no detection child"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted", err
+        time.sleep(0.2)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)  # nobody left in the CLI's process group
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

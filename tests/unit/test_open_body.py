@@ -149,7 +149,7 @@ def test_cache_is_stamped_and_instant(open_data):
     before = path.stat().st_mtime_ns
     assert open_body_path(progress=False) == path
     assert path.stat().st_mtime_ns == before  # served from the cache, not rebuilt
-    assert path.name == "open_body_v1.npz" and (path.parent / "NOTICE-open-body.md").is_file()
+    assert path.name == "open_body_v2.npz" and (path.parent / "NOTICE-open-body.md").is_file()
     with np.load(path, allow_pickle=False) as z:
         import json
 
