@@ -195,11 +195,13 @@ class FitOptions:
     sigma: float = 0.15  # Geman-McClure scale, in person-box units
     w_kp2d: float = 1.0
     w_bone3d: float = 0.05
+    sigma3d: float = 1.0  # Geman-McClure scale of the bone-direction chord |d - d_obs| (1.0: 60°)
     w_limits: float = 10.0
     w_pose: float = 0.002
     w_init: float = 0.0  # pull towards the initial pose (set when it came from a regressor)
     w_shape: float = 0.002
     min_visibility: float = 0.3
+    depth_hypotheses: bool = True  # start from each limb bone's depth flipped too; keep the lowest energy
 
 
 @dataclass
@@ -312,9 +314,9 @@ class FrameTerms:
         e = opt.w_kp2d * e2d / opt.sigma**2
         if self.obs_dir is not None:
             d = joints[:, bones[:, 1]] - joints[:, bones[:, 0]]
-            cos = (torch.nn.functional.normalize(d, dim=-1) * self.obs_dir).sum(-1)
+            chord = ((torch.nn.functional.normalize(d, dim=-1) - self.obs_dir) ** 2).sum(-1)  # 2 (1 - cos)
             wb = self.w3d if full else self.w3d * self.torso[bones[:, 0]] * self.torso[bones[:, 1]]
-            e = e + opt.w_bone3d * (wb * (1 - cos)).sum(1)
+            e = e + opt.w_bone3d * (wb * geman_mcclure(chord, opt.sigma3d)).sum(1)
         if full:
             e = e + opt.w_limits * angle_limit_penalty(torch.cat([d_root[:, None] * 0, body], 1), self.lo, self.hi)
             e = e + opt.w_pose * (body**2).sum((1, 2)) + opt.w_init * ((body - self.body_init) ** 2).sum((1, 2))
@@ -341,7 +343,7 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
 def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress):
     import torch
 
-    from .init_pose import pose_from_world_landmarks
+    from .init_pose import depth_flips, pose_from_world_landmarks
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
     opt = options or FitOptions()
@@ -364,11 +366,14 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=dt, device=dev)  # noqa: E731
     with torch.no_grad():
         rest = (kj.j_template + torch.einsum("jck,bk->bjc", kj.j_shapedirs, t(betas0))).cpu().numpy()
+    hyp = None  # [B,H,24,3] starting poses of the depth hypotheses (the first: the landmarks as given)
     if init_pose is not None:
         pose0 = np.asarray(init_pose, dtype=np.float64).reshape(b, 24, 3)
     elif world is not None:
         w = np.asarray(world, dtype=np.float64).reshape(b, 33, -1)
-        pose0 = np.stack([pose_from_world_landmarks(w[i:i + 1], rest[i])[0] for i in range(b)])
+        worlds = depth_flips(w) if opt.depth_hypotheses else w[:, None]
+        hyp = np.stack([pose_from_world_landmarks(worlds[i], rest[i]) for i in range(b)])
+        pose0 = hyp[:, 0]
     else:  # upright, facing the camera: R_x(π) turns SMPL's y-up, +z-facing body into the camera frame
         pose0 = np.zeros((b, 24, 3))
         pose0[:, 0] = [np.pi, 0.0, 0.0]
@@ -393,7 +398,10 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
         obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
         obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
         w3d = t(np.minimum(wvis[:, kmap.bones[:, 0]], wvis[:, kmap.bones[:, 1]]))
-    terms = FrameTerms(opt, kmap, t(targets[..., :2]), t(conf), t(cam), t(box), body_init, obs_dir, w3d)
+    frame_terms = lambda rep, init: FrameTerms(  # noqa: E731  (every per-image input repeated `rep` times)
+        opt, kmap, *(x.repeat_interleave(rep, 0) for x in (t(targets[..., :2]), t(conf), t(cam), t(box))), init,
+        *(None if x is None else x.repeat_interleave(rep, 0) for x in (obs_dir, w3d)))
+    terms = frame_terms(1, body_init)
 
     # Stage 1 moves only the root: the body below it is rigid, so its joints are posed once with an identity
     # root and then turned about the root joint (exact: each LBS transform gets the same root motion in front).
@@ -418,10 +426,10 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     posed_start = init_pose is not None or world is not None
     steps_full, lr_full = (opt.steps_full, opt.lr_full) if posed_start else (opt.cold_steps_full, opt.cold_lr_full)
     total = opt.steps_global + steps_full
-    stages = ((False, [d_root, transl], opt.steps_global, opt.lr_global),
-              (True, [d_root, body, betas, transl], steps_full, lr_full))
     done = 0
-    for full, params, steps, lr in stages:
+
+    def descend(full, params, steps, lr):
+        nonlocal done
         adam = Adam(params)
         for i in range(steps):
             for p in params:
@@ -433,11 +441,25 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
             done += 1
             if progress is not None and done % 20 == 0:
                 progress(done, total, "fit")
+
+    descend(False, [d_root, transl], opt.steps_global, opt.lr_global)
+    h = 1 if hyp is None else hyp.shape[1]
+    if h > 1:  # every depth hypothesis from the placed root, batched: one run of stage 2 on B·H bodies
+        rep = lambda x: x.detach().repeat_interleave(h, 0).requires_grad_(True)  # noqa: E731
+        d_root, transl, betas = rep(d_root), rep(transl), rep(betas)
+        r_init = r_init.repeat_interleave(h, 0)
+        body = t(hyp[:, :, 1:].reshape(b * h, 23, 3)).requires_grad_(True)
+        terms = frame_terms(h, body.detach().clone())
+    descend(True, [d_root, body, betas, transl], steps_full, lr_full)
     with torch.no_grad():
         e, joints = energy(True)
+        if h > 1:  # the hypothesis with the lowest full energy, per image
+            best = e.reshape(b, h).argmin(1) + torch.arange(b, device=dev) * h
+            e, joints, d_root, body, betas, transl, r_init = (
+                x[best] for x in (e, joints, d_root, body, betas, transl, r_init))
         root = matrix_to_axis_angle(r_init @ axis_angle_to_matrix(d_root))
         pose = torch.cat([root[:, None], body], 1)
-        j2d = _project(joints, terms.cam)
+        j2d = _project(joints, terms.cam[:b] if h == 1 else terms.cam[::h])
     if progress is not None:
         progress(total, total, "fit")
     n = lambda x: x.detach().double().cpu().numpy()  # noqa: E731
