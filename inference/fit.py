@@ -201,6 +201,7 @@ class FitOptions:
     w_init: float = 0.0  # pull towards the initial pose (set when it came from a regressor)
     w_shape: float = 0.002
     min_visibility: float = 0.3
+    floor3d: float = 0.5  # a bone's 3D weight at zero visibility (see bone_weights_3d)
     depth_hypotheses: bool = True  # start from each limb bone's depth flipped too; keep the lowest energy
 
 
@@ -270,6 +271,15 @@ def initial_translation(joints0, targets2d, weights, cam, depth_guess):
         rhs.append(np.array([lam * depth_guess[i]]))
         out[i] = np.linalg.lstsq(np.concatenate(rows), np.concatenate(rhs), rcond=None)[0]
     return out
+
+
+def bone_weights_3d(visibility, bones, floor):
+    """Weights [B,Bn] of the bone-direction term from the keypoints' visibilities [B,M] and bones [Bn,2]:
+    floor + (1 - floor) x the lower visibility of the two ends. An occluded limb (a hand behind the body,
+    a leg hidden by a chair) has no 2D evidence at all, and MediaPipe's 3D guess for it is still far better
+    than the pose prior alone, so it keeps a weight."""
+    v = np.minimum(visibility[:, bones[:, 0]], visibility[:, bones[:, 1]])
+    return floor + (1.0 - floor) * np.clip(v, 0.0, 1.0)
 
 
 def torso_depth(kmap, joints0, targets, fx) -> np.ndarray:
@@ -397,7 +407,7 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
         wvis = kmap.targets_from_mediapipe(kp)[..., 2]
         obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
         obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
-        w3d = t(np.minimum(wvis[:, kmap.bones[:, 0]], wvis[:, kmap.bones[:, 1]]))
+        w3d = t(bone_weights_3d(wvis, kmap.bones, opt.floor3d))
     frame_terms = lambda rep, init: FrameTerms(  # noqa: E731  (every per-image input repeated `rep` times)
         opt, kmap, *(x.repeat_interleave(rep, 0) for x in (t(targets[..., :2]), t(conf), t(cam), t(box))), init,
         *(None if x is None else x.repeat_interleave(rep, 0) for x in (obs_dir, w3d)))
