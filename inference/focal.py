@@ -20,7 +20,7 @@ from .camera import default_focal
 
 FOCAL_RANGE = (0.4, 3.0)  # x the image diagonal
 GRID = 48  # focal lengths tried, evenly spaced in log f
-PRIOR = 0.0  # weight of (log(f / diagonal))² against the mean squared residual (in person-size units)
+PRIOR = 1e-3  # weight of (log(f / diagonal))² against the mean squared residual (person-size units)
 MIN_VISIBILITY = 0.5
 MIN_POINTS = 8
 

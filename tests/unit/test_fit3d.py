@@ -82,9 +82,13 @@ def test_bone_term_is_robust_to_a_wrong_landmark_direction(model):
 
 
 @pytest.mark.parametrize("ratio", [0.7, 1.6])
-def test_focal_is_recovered_from_exact_landmarks(model, ratio):
-    """A body close to a wide lens, or further from a long one, filling the frame: the focal that explains
-    the 3D shape in 2D is the true one, within 5%."""
+def test_focal_is_recovered_from_exact_landmarks(model, ratio, monkeypatch):
+    """A body close to a wide lens, or further from a long one, filling the frame. Without the pull towards
+    the default, exact landmarks give the true focal length within 5%; with it (the shipped estimator, its
+    weight set for MediaPipe's noise) the estimate still goes at least a third of the way there from the
+    diagonal (in log f)."""
+    import inference.focal as focal
+
     diag = np.hypot(W, H)
     f = ratio * diag
     pose = _pose(35.0)
@@ -92,6 +96,9 @@ def test_focal_is_recovered_from_exact_landmarks(model, ratio):
     pose[J["right_hip"]] = [-0.9, 0.0, 0.0]
     pose[J["right_knee"]] = [1.0, 0.0, 0.0]
     kp, world, _ = _observe(model, pose, np.array([0.0, 0.1, f * 1.6 / (0.9 * H)]), f)
+    est = focal_from_landmarks(kp, world, W, H)
+    assert abs(np.log(est / f)) <= (2 / 3) * abs(np.log(diag / f))
+    monkeypatch.setattr(focal, "PRIOR", 0.0)
     assert focal_from_landmarks(kp, world, W, H) == pytest.approx(f, rel=0.05)
 
 
@@ -99,3 +106,57 @@ def test_focal_falls_back_to_the_diagonal_without_enough_landmarks():
     kp = np.zeros((33, 3))
     kp[:5] = [100.0, 100.0, 0.9]
     assert focal_from_landmarks(kp, np.zeros((33, 3)), W, H) == pytest.approx(np.hypot(W, H))
+
+
+def _detection(rng, w=400, h=300):
+    from inference.detect import Detection
+
+    kp = np.concatenate([rng.uniform([150, 60], [250, 240], (33, 2)), rng.uniform(0.6, 1.0, (33, 1))], 1)
+    box = np.array([kp[:, 0].min(), kp[:, 1].min(), kp[:, 0].max(), kp[:, 1].max()], np.float32)
+    return Detection(box=box, keypoints2d=kp.astype(np.float32),
+                     world_landmarks=rng.normal(0, 0.3, (33, 3)).astype(np.float32), mask=np.zeros((h, w), np.float32))
+
+
+def test_mirrored_pass_is_turned_back_and_averaged(monkeypatch):
+    """A fake landmarker that sees, in the mirrored crop it is given, exactly the mirror image of the person
+    (x reflected in the crop, left and right swapped, world x negated), shifted 4 px to the crop's right: the
+    average is the original 2D shifted 2 px to the left (each pass weighted by its visibility, equal here) and
+    the original world landmarks."""
+    import inference.detect as detect
+    from inference.keypoint_map import MEDIAPIPE_NAMES
+    from inference.mediapipe_pose import Pose
+
+    rng = np.random.default_rng(5)
+    det = _detection(rng)
+    rgb = np.zeros((300, 400, 3), np.uint8)
+    swap = [MEDIAPIPE_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
+            for n in MEDIAPIPE_NAMES]
+
+    def fake(crop, num_poses, pose_model):
+        x0, y0, x1, y1 = det.box
+        grow = 0.2 * max(x1 - x0, y1 - y0)
+        c0, r0 = int(max(x0 - grow, 0)), int(max(y0 - grow, 0))
+        assert crop.shape[1] == int(min(np.ceil(x1 + grow), 400)) - c0
+        kp = det.keypoints2d[swap].astype(np.float64)
+        kp[:, 0] = crop.shape[1] - (kp[:, 0] - c0) + 4.0
+        kp[:, 1] -= r0
+        world = det.world_landmarks[swap].copy()
+        world[:, 0] *= -1
+        return [Pose(keypoints2d=kp.astype(np.float32), world=world, mask=None)]
+
+    monkeypatch.setattr(detect, "detect_image", fake)
+    out = detect.with_mirror(det, rgb)
+    np.testing.assert_allclose(out.keypoints2d[:, 0], det.keypoints2d[:, 0] - 2.0, atol=1e-3)
+    np.testing.assert_allclose(out.keypoints2d[:, 1:], det.keypoints2d[:, 1:], atol=1e-3)
+    np.testing.assert_allclose(out.world_landmarks, det.world_landmarks, atol=1e-6)
+
+
+def test_mirrored_pass_finding_someone_else_is_ignored(monkeypatch):
+    import inference.detect as detect
+    from inference.mediapipe_pose import Pose
+
+    det = _detection(np.random.default_rng(6))
+    far = det.keypoints2d.copy()
+    far[:, 1] += 1000  # nowhere near the person
+    monkeypatch.setattr(detect, "detect_image", lambda crop, n, m: [Pose(far, det.world_landmarks, None)])
+    assert detect.with_mirror(det, np.zeros((300, 400, 3), np.uint8)) is det
