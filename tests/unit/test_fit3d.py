@@ -160,3 +160,50 @@ def test_mirrored_pass_finding_someone_else_is_ignored(monkeypatch):
     far[:, 1] += 1000  # nowhere near the person
     monkeypatch.setattr(detect, "detect_image", lambda crop, n, m: [Pose(far, det.world_landmarks, None)])
     assert detect.with_mirror(det, np.zeros((300, 400, 3), np.uint8)) is det
+
+
+@pytest.fixture(scope="module")
+def open_model():
+    from inference.body.load import load_body
+    from inference.errors import BodyRigError
+
+    try:
+        return BodyModel(load_body("open"))
+    except (BodyRigError, ImportError, OSError) as exc:
+        pytest.skip(f"the open body is not available here ({exc})")
+
+
+def test_depth_hypotheses_correct_an_impossible_flip_in_the_landmarks(open_model):
+    """The right thigh raised forward, towards the camera (hip flexed, knee bent); the world landmarks have that
+    thigh's depth reversed (pointing back: a hip extension no hip can make, the shin still forward). The 2D
+    cannot tell the two apart. Fitted from the landmarks alone the body ends far off; with the depth
+    hypotheses the full energy (joint limits, 2D, robust 3D) picks the right thigh: 3D error under 30 mm."""
+    from inference.motion_metrics import pa_mpjpe
+
+    pose = _pose(30.0)
+    pose[J["right_hip"]] = [-1.2, 0.0, 0.0]
+    pose[J["right_knee"]] = [1.0, 0.0, 0.0]
+    pose[J["left_shoulder"]] = [0.0, 0.9, -0.6]
+    pose[J["left_elbow"]] = [0.0, -1.5, 0.0]
+    pose[J["right_shoulder"]] = [0.0, -0.3, 1.2]
+    pose[J["right_elbow"]] = [0.0, 1.2, 0.0]
+    f = 900.0
+    kp, world, truth = _observe(open_model, pose, np.array([0.1, -0.2, 3.0]), f)
+    wrong = world.copy()
+    dz = world[MP["right_knee"], 2] - world[MP["right_hip"], 2]
+    assert dz < -0.2  # the thigh does point towards the camera
+    for name in ("right_knee", "right_ankle", "right_heel", "right_foot_index"):
+        wrong[MP[name], 2] -= 2 * dz
+    cam = np.array([[f, f, W / 2, H / 2]])
+    scored = [J[n] for n in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+                             "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+                             "right_wrist")]
+
+    def error(options):
+        r = fit_keypoints(open_model, kp[None], cam, world=wrong[None], options=options)
+        with torch.no_grad():
+            j = open_model(r.pose, r.betas, r.transl).joints[0, :24].double().numpy()
+        return 1000 * pa_mpjpe(j[scored][None], truth[scored][None])
+
+    assert error(FitOptions(depth_hypotheses=False)) > 60.0
+    assert error(FitOptions()) < 30.0
