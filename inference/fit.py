@@ -184,10 +184,11 @@ class KeypointJoints:
 
 @dataclass
 class FitOptions:
-    # From a posed start (world landmarks' IK or a regressor) 80 full steps at 0.05 score the same COCO PCK as
-    # 160 at 0.03 (60 do not; bench/RESULTS.md, issue 15). From the standing pose the fit keeps 160 at 0.03.
+    # From a posed start (world landmarks' IK or a regressor) 60 full steps at 0.05 score the same COCO PCK as
+    # 80 and within 0.5 mm the PA-MPJPE of the rendered 3D set (50 lose 1 mm, 40 lose 4 mm; bench/RESULTS.md,
+    # issue 15). From the standing pose the fit keeps 160 at 0.03.
     steps_global: int = 40
-    steps_full: int = 80
+    steps_full: int = 60
     lr_global: float = 0.05
     lr_full: float = 0.05
     cold_steps_full: int = 160
