@@ -203,7 +203,9 @@ class FitOptions:
     w_shape: float = 0.002
     min_visibility: float = 0.3
     floor3d: float = 0.5  # a bone's 3D weight at zero visibility (see bone_weights_3d)
-    depth_hypotheses: bool = True  # start from each limb bone's depth flipped too; keep the lowest energy
+    # Start from each limb bone's depth flipped too and keep the lowest energy. Off: on the rendered 3D set it
+    # picked a wrong flip for a deep crouch (70 -> 180 mm) and did not pay elsewhere (bench/RESULTS.md).
+    depth_hypotheses: bool = False
 
 
 @dataclass

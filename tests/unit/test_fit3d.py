@@ -206,4 +206,4 @@ def test_depth_hypotheses_correct_an_impossible_flip_in_the_landmarks(open_model
         return 1000 * pa_mpjpe(j[scored][None], truth[scored][None])
 
     assert error(FitOptions(depth_hypotheses=False)) > 60.0
-    assert error(FitOptions()) < 30.0
+    assert error(FitOptions(depth_hypotheses=True)) < 30.0
