@@ -4,15 +4,18 @@ Energy, per image (weights in `FitOptions`):
 - 2D: confidence-weighted Geman-McClure of the projected model joints (24 joints + vertex-picked extras,
   matched to MediaPipe through `keypoint_map`) against the detected keypoints, residuals measured in units
   of the person's keypoint-box size so the weights do not depend on the image resolution;
-- 3D: scale-free, 1 - cos between the model's bone directions and MediaPipe's world-landmark bone directions;
+- 3D: scale-free and robust, Geman-McClure of the chord between the model's unit bone directions and MediaPipe's
+  world-landmark ones, weighted by visibility with a floor (`bone_weights_3d`: a hidden limb keeps MediaPipe's
+  guess); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
+  (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md);
 - priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
   inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
   from a regressor), a shape regulariser (L2 of the betas).
 Stages: (1) global orientation + translation against the torso; (2) everything. Adam on the chosen device.
 
 Camera: perspective, pinhole, OpenCV frame (x right, y down, z forward), intrinsics per image [B,4] =
-(fx, fy, cx, cy) in pixels. Without EXIF the focal length defaults to the image diagonal (`default_focal`):
-a 53° diagonal field of view, a 43 mm lens on full frame, typical of phone and kit-zoom photos.
+(fx, fy, cx, cy) in pixels, chosen by the caller (a photo: EXIF, else inference.focal's estimate; a video: the
+image diagonal, `default_focal`).
 
 Only the matched joints are needed, so the fit evaluates them directly (`KeypointJoints`: rigid transforms
 of the 24 joints plus skinning of the few extra vertices), not the whole mesh.
@@ -481,4 +484,5 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
 
 
 __all__ = ["FitOptions", "FitResult", "KeypointJoints", "ANGLE_LIMITS", "JOINT_INDEX", "angle_limit_bounds",
-           "angle_limit_penalty", "default_focal", "fit_keypoints", "geman_mcclure", "initial_translation"]
+           "angle_limit_penalty", "bone_weights_3d", "default_focal", "fit_keypoints", "geman_mcclure",
+           "initial_translation"]
