@@ -21,7 +21,7 @@ from .mediapipe_pose import DEFAULT_POSE_MODEL, box_iou, box_of, detect_image
 MAX_SIDE = 1280  # detect on a copy no larger than this; MediaPipe works at 224-256 px internally anyway
 MAX_PEOPLE = 4  # people looked for at most
 
-__all__ = ["Detection", "box_iou", "detect_people", "detect_person", "MAX_PEOPLE", "MAX_SIDE"]
+__all__ = ["Detection", "box_iou", "detect_people", "detect_person", "with_mirror", "MAX_PEOPLE", "MAX_SIDE"]
 
 
 @dataclass
@@ -154,3 +154,48 @@ def _full_res_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if mask.shape[::-1] == tuple(size):
         return mask.astype(np.float32)
     return np.clip(cv2.resize(mask, tuple(size), interpolation=cv2.INTER_LINEAR), 0, 1).astype(np.float32)
+
+
+def _mirror_order():
+    from .keypoint_map import MEDIAPIPE_NAMES, MP
+
+    swap = {"left": "right", "right": "left"}
+    return tuple(MP["_".join(swap.get(p, p) for p in n.split("_"))] for n in MEDIAPIPE_NAMES)
+
+
+def with_mirror(det: Detection, image_rgb: np.ndarray, pose_model: str = DEFAULT_POSE_MODEL) -> Detection:
+    """Test-time augmentation: the landmarker once more on the mirrored crop around det's box (grown by 20%),
+    its landmarks turned back (x mirrored, left and right swapped), averaged with det's: 2D weighted by
+    visibility, world landmarks plainly. On the rendered 3D set (bench/RESULTS.md) this lowers both
+    MediaPipe's and the fit's 3D error. det is returned unchanged when the mirrored pass finds nobody, or
+    someone whose box overlaps det's by less than half."""
+    from .images import downscale_for_detection
+
+    rgb = np.asarray(image_rgb)
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = det.box
+    grow = 0.2 * max(x1 - x0, y1 - y0)
+    c0, r0 = int(max(x0 - grow, 0)), int(max(y0 - grow, 0))
+    c1, r1 = int(min(np.ceil(x1 + grow), w)), int(min(np.ceil(y1 + grow), h))
+    if c1 - c0 < 16 or r1 - r0 < 16:
+        return det
+    crop, scale = downscale_for_detection(np.ascontiguousarray(rgb[r0:r1, c0:c1][:, ::-1]), MAX_SIDE)
+    found = detect_image(crop, 1, pose_model)
+    if not found:
+        return det
+    order = list(_mirror_order())
+    kp = found[0].keypoints2d[order].astype(np.float64)
+    kp[:, :2] /= scale
+    kp[:, 0] = c0 + (c1 - c0) - kp[:, 0]
+    kp[:, 1] += r0
+    box = box_of(kp.astype(np.float32), (w, h))
+    if box is None or box_iou(box, det.box) < 0.5:
+        return det
+    world = found[0].world[order].astype(np.float64)
+    world[:, 0] *= -1
+    a, b = det.keypoints2d[:, 2:3].astype(np.float64), kp[:, 2:3]
+    both = np.concatenate([(a * det.keypoints2d[:, :2] + b * kp[:, :2]) / np.maximum(a + b, 1e-6),
+                           np.maximum(a, b)], 1)
+    return Detection(box=det.box, keypoints2d=both.astype(np.float32),
+                     world_landmarks=(0.5 * (det.world_landmarks + world)).astype(np.float32), mask=det.mask,
+                     num_people=det.num_people, notes=list(det.notes))

@@ -4,15 +4,18 @@ Energy, per image (weights in `FitOptions`):
 - 2D: confidence-weighted Geman-McClure of the projected model joints (24 joints + vertex-picked extras,
   matched to MediaPipe through `keypoint_map`) against the detected keypoints, residuals measured in units
   of the person's keypoint-box size so the weights do not depend on the image resolution;
-- 3D: scale-free, 1 - cos between the model's bone directions and MediaPipe's world-landmark bone directions;
+- 3D: scale-free and robust, Geman-McClure of the chord between the model's unit bone directions and MediaPipe's
+  world-landmark ones, weighted by visibility with a floor (`bone_weights_3d`: a hidden limb keeps MediaPipe's
+  guess); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
+  (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md);
 - priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
   inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
   from a regressor), a shape regulariser (L2 of the betas).
 Stages: (1) global orientation + translation against the torso; (2) everything. Adam on the chosen device.
 
 Camera: perspective, pinhole, OpenCV frame (x right, y down, z forward), intrinsics per image [B,4] =
-(fx, fy, cx, cy) in pixels. Without EXIF the focal length defaults to the image diagonal (`default_focal`):
-a 53° diagonal field of view, a 43 mm lens on full frame, typical of phone and kit-zoom photos.
+(fx, fy, cx, cy) in pixels, chosen by the caller (a photo: EXIF, else inference.focal's estimate; a video: the
+image diagonal, `default_focal`).
 
 Only the matched joints are needed, so the fit evaluates them directly (`KeypointJoints`: rigid transforms
 of the 24 joints plus skinning of the few extra vertices), not the whole mesh.
@@ -184,10 +187,11 @@ class KeypointJoints:
 
 @dataclass
 class FitOptions:
-    # From a posed start (world landmarks' IK or a regressor) 80 full steps at 0.05 score the same COCO PCK as
-    # 160 at 0.03 (60 do not; bench/RESULTS.md, issue 15). From the standing pose the fit keeps 160 at 0.03.
+    # From a posed start (world landmarks' IK or a regressor) 60 full steps at 0.05 score the same COCO PCK as
+    # 80 and within 0.5 mm the PA-MPJPE of the rendered 3D set (50 lose 1 mm, 40 lose 4 mm; bench/RESULTS.md,
+    # issue 15). From the standing pose the fit keeps 160 at 0.03.
     steps_global: int = 40
-    steps_full: int = 80
+    steps_full: int = 60
     lr_global: float = 0.05
     lr_full: float = 0.05
     cold_steps_full: int = 160
@@ -195,11 +199,16 @@ class FitOptions:
     sigma: float = 0.15  # Geman-McClure scale, in person-box units
     w_kp2d: float = 1.0
     w_bone3d: float = 0.05
+    sigma3d: float = 1.0  # Geman-McClure scale of the bone-direction chord |d - d_obs| (1.0: 60°)
     w_limits: float = 10.0
     w_pose: float = 0.002
     w_init: float = 0.0  # pull towards the initial pose (set when it came from a regressor)
     w_shape: float = 0.002
     min_visibility: float = 0.3
+    floor3d: float = 0.5  # a bone's 3D weight at zero visibility (see bone_weights_3d)
+    # Start from each limb bone's depth flipped too and keep the lowest energy. Off: on the rendered 3D set it
+    # picked a wrong flip for a deep crouch (70 -> 180 mm) and did not pay elsewhere (bench/RESULTS.md).
+    depth_hypotheses: bool = False
 
 
 @dataclass
@@ -270,6 +279,15 @@ def initial_translation(joints0, targets2d, weights, cam, depth_guess):
     return out
 
 
+def bone_weights_3d(visibility, bones, floor):
+    """Weights [B,Bn] of the bone-direction term from the keypoints' visibilities [B,M] and bones [Bn,2]:
+    floor + (1 - floor) x the lower visibility of the two ends. An occluded limb (a hand behind the body,
+    a leg hidden by a chair) has no 2D evidence at all, and MediaPipe's 3D guess for it is still far better
+    than the pose prior alone, so it keeps a weight."""
+    v = np.minimum(visibility[:, bones[:, 0]], visibility[:, bones[:, 1]])
+    return floor + (1.0 - floor) * np.clip(v, 0.0, 1.0)
+
+
 def torso_depth(kmap, joints0, targets, fx) -> np.ndarray:
     """A depth guess [B] (m): fx [B] px times the model's shoulder–hip length (joints0 [B,M,3], m, kmap order)
     over the detected one (targets [B,M,≥2], px)."""
@@ -312,9 +330,9 @@ class FrameTerms:
         e = opt.w_kp2d * e2d / opt.sigma**2
         if self.obs_dir is not None:
             d = joints[:, bones[:, 1]] - joints[:, bones[:, 0]]
-            cos = (torch.nn.functional.normalize(d, dim=-1) * self.obs_dir).sum(-1)
+            chord = ((torch.nn.functional.normalize(d, dim=-1) - self.obs_dir) ** 2).sum(-1)  # 2 (1 - cos)
             wb = self.w3d if full else self.w3d * self.torso[bones[:, 0]] * self.torso[bones[:, 1]]
-            e = e + opt.w_bone3d * (wb * (1 - cos)).sum(1)
+            e = e + opt.w_bone3d * (wb * geman_mcclure(chord, opt.sigma3d)).sum(1)
         if full:
             e = e + opt.w_limits * angle_limit_penalty(torch.cat([d_root[:, None] * 0, body], 1), self.lo, self.hi)
             e = e + opt.w_pose * (body**2).sum((1, 2)) + opt.w_init * ((body - self.body_init) ** 2).sum((1, 2))
@@ -341,7 +359,7 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
 def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress):
     import torch
 
-    from .init_pose import pose_from_world_landmarks
+    from .init_pose import depth_flips, pose_from_world_landmarks
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
     opt = options or FitOptions()
@@ -364,11 +382,14 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=dt, device=dev)  # noqa: E731
     with torch.no_grad():
         rest = (kj.j_template + torch.einsum("jck,bk->bjc", kj.j_shapedirs, t(betas0))).cpu().numpy()
+    hyp = None  # [B,H,24,3] starting poses of the depth hypotheses (the first: the landmarks as given)
     if init_pose is not None:
         pose0 = np.asarray(init_pose, dtype=np.float64).reshape(b, 24, 3)
     elif world is not None:
         w = np.asarray(world, dtype=np.float64).reshape(b, 33, -1)
-        pose0 = np.stack([pose_from_world_landmarks(w[i:i + 1], rest[i])[0] for i in range(b)])
+        worlds = depth_flips(w) if opt.depth_hypotheses else w[:, None]
+        hyp = np.stack([pose_from_world_landmarks(worlds[i], rest[i]) for i in range(b)])
+        pose0 = hyp[:, 0]
     else:  # upright, facing the camera: R_x(π) turns SMPL's y-up, +z-facing body into the camera frame
         pose0 = np.zeros((b, 24, 3))
         pose0[:, 0] = [np.pi, 0.0, 0.0]
@@ -392,8 +413,11 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
         wvis = kmap.targets_from_mediapipe(kp)[..., 2]
         obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
         obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
-        w3d = t(np.minimum(wvis[:, kmap.bones[:, 0]], wvis[:, kmap.bones[:, 1]]))
-    terms = FrameTerms(opt, kmap, t(targets[..., :2]), t(conf), t(cam), t(box), body_init, obs_dir, w3d)
+        w3d = t(bone_weights_3d(wvis, kmap.bones, opt.floor3d))
+    frame_terms = lambda rep, init: FrameTerms(  # noqa: E731  (every per-image input repeated `rep` times)
+        opt, kmap, *(x.repeat_interleave(rep, 0) for x in (t(targets[..., :2]), t(conf), t(cam), t(box))), init,
+        *(None if x is None else x.repeat_interleave(rep, 0) for x in (obs_dir, w3d)))
+    terms = frame_terms(1, body_init)
 
     # Stage 1 moves only the root: the body below it is rigid, so its joints are posed once with an identity
     # root and then turned about the root joint (exact: each LBS transform gets the same root motion in front).
@@ -418,10 +442,10 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     posed_start = init_pose is not None or world is not None
     steps_full, lr_full = (opt.steps_full, opt.lr_full) if posed_start else (opt.cold_steps_full, opt.cold_lr_full)
     total = opt.steps_global + steps_full
-    stages = ((False, [d_root, transl], opt.steps_global, opt.lr_global),
-              (True, [d_root, body, betas, transl], steps_full, lr_full))
     done = 0
-    for full, params, steps, lr in stages:
+
+    def descend(full, params, steps, lr):
+        nonlocal done
         adam = Adam(params)
         for i in range(steps):
             for p in params:
@@ -433,11 +457,25 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
             done += 1
             if progress is not None and done % 20 == 0:
                 progress(done, total, "fit")
+
+    descend(False, [d_root, transl], opt.steps_global, opt.lr_global)
+    h = 1 if hyp is None else hyp.shape[1]
+    if h > 1:  # every depth hypothesis from the placed root, batched: one run of stage 2 on B·H bodies
+        rep = lambda x: x.detach().repeat_interleave(h, 0).requires_grad_(True)  # noqa: E731
+        d_root, transl, betas = rep(d_root), rep(transl), rep(betas)
+        r_init = r_init.repeat_interleave(h, 0)
+        body = t(hyp[:, :, 1:].reshape(b * h, 23, 3)).requires_grad_(True)
+        terms = frame_terms(h, body.detach().clone())
+    descend(True, [d_root, body, betas, transl], steps_full, lr_full)
     with torch.no_grad():
         e, joints = energy(True)
+        if h > 1:  # the hypothesis with the lowest full energy, per image
+            best = e.reshape(b, h).argmin(1) + torch.arange(b, device=dev) * h
+            e, joints, d_root, body, betas, transl, r_init = (
+                x[best] for x in (e, joints, d_root, body, betas, transl, r_init))
         root = matrix_to_axis_angle(r_init @ axis_angle_to_matrix(d_root))
         pose = torch.cat([root[:, None], body], 1)
-        j2d = _project(joints, terms.cam)
+        j2d = _project(joints, terms.cam[:b] if h == 1 else terms.cam[::h])
     if progress is not None:
         progress(total, total, "fit")
     n = lambda x: x.detach().double().cpu().numpy()  # noqa: E731
@@ -446,4 +484,5 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
 
 
 __all__ = ["FitOptions", "FitResult", "KeypointJoints", "ANGLE_LIMITS", "JOINT_INDEX", "angle_limit_bounds",
-           "angle_limit_penalty", "default_focal", "fit_keypoints", "geman_mcclure", "initial_translation"]
+           "angle_limit_penalty", "bone_weights_3d", "default_focal", "fit_keypoints", "geman_mcclure",
+           "initial_translation"]

@@ -92,7 +92,7 @@ def plausible_focal(focal_px: float, width: int, height: int) -> tuple[float | N
     if math.isfinite(f35) and lo <= f35 <= hi:
         return focal_px, None
     return None, (f"the photo's EXIF focal length ({f35:.0f} mm, 35 mm equivalent) is outside {lo:g}-{hi:g} mm: "
-                  "ignored, the default focal length was used")
+                  "ignored, the default focal length was used (a photo fit estimates one from the body)")
 
 
 def downscale_for_detection(rgb: np.ndarray, max_side: int = 1280) -> tuple[np.ndarray, float]:

@@ -81,3 +81,30 @@ def pose_from_world_landmarks(world, rest_joints):
                                                             in_parent))
         glob.pop(j, None)
     return matrix_to_axis_angle(local)
+
+
+# Limb bones whose depth direction a single photo leaves open: (landmark at the joint, at the child, the child's
+# landmarks that move with it). Flipping one turns the bone about the image plane through its joint.
+_FLIPPABLE = (
+    ("left_shoulder", "left_elbow", ("left_elbow", "left_wrist", "left_pinky", "left_index", "left_thumb")),
+    ("left_elbow", "left_wrist", ("left_wrist", "left_pinky", "left_index", "left_thumb")),
+    ("right_shoulder", "right_elbow", ("right_elbow", "right_wrist", "right_pinky", "right_index", "right_thumb")),
+    ("right_elbow", "right_wrist", ("right_wrist", "right_pinky", "right_index", "right_thumb")),
+    ("left_hip", "left_knee", ("left_knee", "left_ankle", "left_heel", "left_foot_index")),
+    ("left_knee", "left_ankle", ("left_ankle", "left_heel", "left_foot_index")),
+    ("right_hip", "right_knee", ("right_knee", "right_ankle", "right_heel", "right_foot_index")),
+    ("right_knee", "right_ankle", ("right_ankle", "right_heel", "right_foot_index")),
+)
+FLIPPABLE_BONES = tuple((a, b) for a, b, _ in _FLIPPABLE)
+
+
+def depth_flips(world):
+    """world [B,33,C] (camera-aligned world landmarks, z = depth) → [B,1+F,33,C]: the landmarks as given, then one
+    copy per bone of FLIPPABLE_BONES with that bone's depth reversed (z_child - z_joint negated; the landmarks
+    below the child move with it, so the other bones keep their directions and every bone its length)."""
+    w = np.asarray(world, dtype=np.float64)
+    out = np.repeat(w[:, None], 1 + len(_FLIPPABLE), axis=1)
+    for f, (a, b, moved) in enumerate(_FLIPPABLE, 1):
+        dz = w[:, MP[b], 2] - w[:, MP[a], 2]
+        out[:, f, [MP[m] for m in moved], 2] -= 2 * dz[:, None]
+    return out

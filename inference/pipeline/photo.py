@@ -28,7 +28,8 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
     so that the two overlap). progress: optional
     callable(done, total, stage) (inference.progress), here in 100 steps. HMR betas initialise the fit only for SMPL model files (for the open and tiny
     bodies they mean nothing), whether the body came as a path or as loaded data.
-    Camera: focal length from EXIF, else the image diagonal (53° diagonal FOV); principal point at the centre.
+    Camera: focal length from EXIF, else the one that best explains the world landmarks' 3D shape against the
+    2D keypoints (inference.focal); principal point at the centre.
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError.
     """
     from ..body.kinematics import motion_joints
@@ -36,7 +37,8 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
     from ..camera import PinholeCamera
     from ..detect import detect_person
     from ..device import resolve_device
-    from ..fit import FitOptions, default_focal, fit_keypoints
+    from ..fit import FitOptions, fit_keypoints
+    from ..focal import focal_from_landmarks
     from ..images import Image, load_image
     from ..progress import silent, span
     from ..results import BodyFit
@@ -66,10 +68,10 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
         timings["detect"] = detection.seconds
 
     h, w = img.rgb.shape[:2]
-    focal = float(img.exif_focal_px) if img.exif_focal_px else default_focal(w, h)
-    camera = PinholeCamera(fx=focal, fy=focal, cx=w / 2.0, cy=h / 2.0, width=float(w), height=float(h))
     kp = np.asarray(det.keypoints2d, dtype=np.float64)
     world = np.asarray(det.world_landmarks, dtype=np.float64)
+    focal = float(img.exif_focal_px) if img.exif_focal_px else focal_from_landmarks(kp, world, w, h)
+    camera = PinholeCamera(fx=focal, fy=focal, cx=w / 2.0, cy=h / 2.0, width=float(w), height=float(h))
 
     t0 = time.perf_counter()
     init, options = {}, None

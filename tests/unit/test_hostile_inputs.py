@@ -364,7 +364,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_photo_fit_with_an_absurd_exif_focal_uses_the_default_and_says_so(tmp_path):
     from PIL import Image as PILImage
 
-    from inference.camera import default_focal
+    from inference.focal import focal_from_landmarks
     from inference.pipeline import Settings, fit_photo
 
     src = PILImage.open(REPO / "data" / "sample_photo.jpg")
@@ -372,9 +372,12 @@ def test_photo_fit_with_an_absurd_exif_focal_uses_the_default_and_says_so(tmp_pa
     exif.get_ifd(0x8769)[0xA405] = 65535
     path = tmp_path / "f65535.jpg"
     src.save(path, exif=exif, quality=95)
-    fit = fit_photo(path, Settings(body="tiny", device="cpu")).fit
+    done = fit_photo(path, Settings(body="tiny", device="cpu"))
+    fit, det = done.fit, done.detection
     w, h = src.size
-    assert fit.camera.fx == pytest.approx(default_focal(w, h))
+    # as for a photo without EXIF: the focal length estimated from the body, not the absurd EXIF one
+    assert fit.camera.fx == pytest.approx(focal_from_landmarks(det.keypoints2d, det.world_landmarks, w, h))
+    assert fit.camera.fx < 3.1 * np.hypot(w, h)
     assert any("EXIF focal length (65535 mm" in n for n in fit.notes)
     assert np.abs(fit.transl).max() < 100  # metres, not kilometres
 
