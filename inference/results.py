@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .body.skeleton import SMPL_JOINT_NAMES
 
 from .conventions import CAMERA_TO_WORLD
+
+if TYPE_CHECKING:  # only named in annotations; camera.py is imported where a path is built
+    from .camera import CameraPath
 
 # A result is checked once, where it is made: a non-finite or absurd number is an error, never a file.
 _ADVICE = ("the fit went wrong (such numbers usually come from a damaged body model or checkpoint); "
@@ -141,7 +145,7 @@ class MotionFit:
     body_model: str = "open"
     gender: str = "neutral"
     metadata: dict = field(default_factory=dict)
-    camera: "CameraPath | None" = None
+    camera: CameraPath | None = None
 
     def __post_init__(self):
         self.pose = np.asarray(self.pose, dtype=np.float64).reshape(-1, 24, 3)
