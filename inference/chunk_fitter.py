@@ -66,8 +66,16 @@ def fit_job(model, state: dict, job: dict, cam, fps, fit_options, temporal):
 
 
 def _worker(conn, cam, fps, fit_options, temporal):
-    """The worker's main: receive the body data, build the model, then fit jobs in order until the pipe closes."""
+    """The worker's main: quiet on any failure (no traceback on the user's terminal: the parent refits)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    try:
+        _serve(conn, cam, fps, fit_options, temporal)
+    except BaseException:  # noqa: BLE001 - the parent sees the pipe close and fits in process
+        os._exit(1)
+
+
+def _serve(conn, cam, fps, fit_options, temporal):
+    """Receive the body data, build the model, then fit jobs in order until the pipe closes."""
     import torch
 
     from .body.load import body_model
