@@ -12,7 +12,8 @@ the body model) also overlaps MediaPipe's. Each chunk starts from the previous c
 so the worker fits the chunks strictly in the order given and keeps that state itself (`fresh` drops the pose
 where the person was lost, as the serial path does); results come back in order. The same function
 (`fit_job`) fits a chunk in both places, on the same body data and options with one torch thread, so the
-motion is the serial one (bench/RESULTS.md, "Real-clip speed"; tests/unit/test_chunk_fitter.py compares them).
+motion is the serial one (tests/e2e/test_video_cli.py compares them; bench/RESULTS.md, "Video speed on a real
+clip", has the timings).
 
 Used only where it pays and is safe (`worker_usable`): a CPU fit, at least two cores for this process, a clip
 of several chunks, and a real Python to spawn (inside Blender sys.executable is Blender: stay in process).
