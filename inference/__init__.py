@@ -10,7 +10,8 @@ Where each job lives:
 - frames, axes, the body → Blender turn, frame-rate rationals: `conventions.py`; the pinhole camera: `camera.py`
 - reading photos and videos: `images.py`, `frames.py`; finding and following the person: `detect.py`, `track.py`
   (`detect_ahead.py`: the fit CLI's detection in a forked child)
-- the fit: `fit.py` (one photo), `sequence_fit.py` (a run of video frames), `init_pose.py`, `keypoint_map.py`;
+- the fit: `fit.py` (one photo), `sequence_fit.py` (a run of video frames; `chunk_fitter.py` runs a video's
+  chunks in a worker process beside the tracker), `init_pose.py`, `keypoint_map.py`;
   HMR regression: `hmr.py` (+ `resnet.py`); video post-processing (gaps, smoothing, floor, feet): `temporal.py`
 - a video's camera: its turns from the background `camera_motion.py`, the path `camera.py` (CameraPath); the
   grounded, gravity-aligned world of a video's bodies: `world_frame.py`

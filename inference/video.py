@@ -7,7 +7,8 @@ Pipeline, streamed so that memory does not grow with the video's length:
 1. frames are decoded (inference.frames) and the person is followed (inference.track);
 2. as soon as a run of frames is settled (every frame up to the latest detection: its gaps are closed), it is
    fitted in chunks (inference.sequence_fit: temporal terms, warm start from the previous chunk's last frame;
-   with an HMR checkpoint its poses initialise the fit);
+   with an HMR checkpoint its poses initialise the fit); on a CPU with two cores a worker process fits them
+   while this one goes on tracking (inference.chunk_fitter);
    Beside the tracker, the camera's turn per frame is measured from the background (inference.camera_motion);
 3. at the end: camera → world with those turns, a One-Euro filter of user-set strength, gravity and the floor
    from the feet, depth per frame on that floor, foot sliding removed (inference.world_frame.place_in_world);
@@ -82,7 +83,7 @@ class _Frames:
 def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.0, end: float | None = None,
               stride: int = 1, smooth: float = 0.5, person: int | None = None, focal: float | None = None,
               max_gap: float = 0.5, chunk_size: int = 32, temporal: bool = True, progress=None,
-              timings: dict | None = None, pose_model: str = DEFAULT_POSE_MODEL):
+              timings: dict | None = None, pose_model: str = DEFAULT_POSE_MODEL, parallel: bool | None = None):
     """Fit the body model to one person through a video → inference.results.MotionFit (WORLD frame, floor y=0).
 
     path: a video file or a folder of numbered images. body: None/"open", "tiny", a model file or a
@@ -92,10 +93,12 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     temporal=False: per-frame fitting with no temporal terms, filter or foot handling (the baseline).
     progress: callable(frames done, frames total, stage) (inference.progress). timings: a dict filled with seconds
     per stage. pose_model: the keypoint model, "full" or "heavy" (inference.mediapipe_pose.POSE_MODELS).
+    parallel: fit the chunks in a worker process beside the tracker (True), in process (False), or where that
+    pays and is safe (None: inference.chunk_fitter.worker_usable); the motion is the same either way.
     Raises BadInputError, NoPersonError, ModelFileError, DeviceError; VideoStopped; VideoInterrupted.
     """
     from .body.load import load_body
-    from .device import resolve_device, small_work_threads
+    from .device import resolve_device
     from .errors import BadInputError, NoPersonError
     from .fit import FitOptions, default_focal
     from .frames import FrameReadError, open_frames
@@ -119,39 +122,59 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     fps = info.fps / stride
     dev = resolve_device(device)
     data = load_body(body)
-    model = body_model(data, dev)
-    if checkpoint:
-        from .hmr import load_hmr
-
-        load_hmr(checkpoint, dev)  # a bad checkpoint fails now, before any work
     f_px = float(focal) if focal else default_focal(info.width, info.height)
     cam = np.array([f_px, f_px, info.width / 2.0, info.height / 2.0])
     gap_frames = max(0, int(round(max_gap * fps)))
     fit_opts = FitOptions(w_init=0.01) if checkpoint else FitOptions()
+    from .chunk_fitter import ChunkFitter, worker_usable
+
+    if parallel is None:
+        parallel = worker_usable(len(wanted), chunk_size, dev)
+    # A worker process fits the chunks beside the tracker (it starts now: its start-up overlaps ours).
+    fitter = ChunkFitter(data, dev, cam, fps, fit_opts, temporal, parallel=parallel)
+    try:
+        model = body_model(data, dev)
+        if checkpoint:
+            from .hmr import load_hmr
+
+            load_hmr(checkpoint, dev)  # a bad checkpoint fails now, before any work
+    except BaseException:
+        fitter.close()
+        raise
 
     recs = _Frames()
     fitted = {"pose": [], "transl": [], "betas": None}
-    state = {"prev": None}
+    planned = {"upto": 0, "fresh": False}  # frames handed to the fitter; whether the person was lost before them
     stop = None  # (message, frame index) when decoding broke off
+
+    def take_fitted(block: bool):
+        """Move the chunks the fitter has finished (in order) into `fitted`; block: wait for all of them."""
+        t0 = time.perf_counter()
+        for a, b, res in fitter.ready(block):
+            while len(fitted["pose"]) < a:  # frames where the person was lost, before this chunk: never fitted
+                fitted["pose"].append(None)
+                fitted["transl"].append(None)
+            fitted["pose"].extend(res.pose)
+            fitted["transl"].extend(res.transl)
+            fitted["betas"] = res.betas
+            report(b, len(wanted), "fit")
+        tm["fit"] += time.perf_counter() - t0  # with a worker: only the time spent waiting for it
 
     def fit_settled(final: bool):
         """Fit the frames whose fate is known: all up to the last detection (all of them when final)."""
         from .sequence_fit import plan_chunks
 
-        for a, b, fit in plan_chunks(recs.detected, len(fitted["pose"]), chunk_size, gap_frames, final):
+        for a, b, fit in plan_chunks(recs.detected, planned["upto"], chunk_size, gap_frames, final):
             if fit:
-                _fit_range(a, b)
+                _submit(a, b)
             else:  # the person is lost here: nothing to fit, and the next sighting starts afresh
-                fitted["pose"].extend([None] * (b - a))
-                fitted["transl"].extend([None] * (b - a))
-                state["prev"] = None
+                planned["fresh"] = True
+            planned["upto"] = b
+        take_fitted(block=final)
 
-    def _fit_range(a, b):
-        from .sequence_fit import fit_chunk
-
-        t0 = time.perf_counter()
+    def _submit(a, b):
         obs = np.asarray(recs.detected[a:b], bool)
-        init_pose = init_transl = None
+        init_pose = None
         if checkpoint:
             hm = recs.hmr[a:b]
             if all(h is not None for h, o in zip(hm, obs) if o):
@@ -160,21 +183,18 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                 from .sequence_fit import interp_known
 
                 init_pose = interp_known(init_pose, obs) if obs.any() else init_pose
-        with small_work_threads(1):  # the chunk's many tiny ops: torch's threads cost more than they save
-            res = fit_chunk(model, np.stack(recs.kp[a:b]), cam, np.stack(recs.world[a:b]), obs, fps,
-                            init_pose=init_pose, init_transl=init_transl, betas=fitted["betas"],
-                            prev=state["prev"] if temporal else None, fit_options=fit_opts, temporal=temporal)
-        fitted["pose"].extend(res.pose)
-        fitted["transl"].extend(res.transl)
-        fitted["betas"] = res.betas
-        state["prev"] = (res.pose[-1], res.transl[-1])
-        tm["fit"] += time.perf_counter() - t0
-        report(b, len(wanted), "fit")
+        fitter.submit(a, b, np.stack(recs.kp[a:b]), np.stack(recs.world[a:b]), obs, init_pose=init_pose,
+                      fresh=planned["fresh"])
+        planned["fresh"] = False
 
-    tracker = PersonTracker(person=person, pose_model=pose_model)
     from .camera_motion import CameraTracker
 
-    camtrack = CameraTracker(f_px, info.width, info.height)
+    try:
+        tracker = PersonTracker(person=person, pose_model=pose_model)
+        camtrack = CameraTracker(f_px, info.width, info.height)
+    except BaseException:
+        fitter.close()
+        raise
 
     def notes():
         return tracker.notes + camtrack.notes
@@ -202,6 +222,8 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                 t0 = time.perf_counter()
                 camtrack.step(chunk.frames[0], obs.box if obs is not None else None)
                 tm["camera"] += time.perf_counter() - t0
+                if fitter.in_worker:
+                    take_fitted(block=False)
                 buf.append((chunk.indices[0], chunk.times[0], obs, chunk.frames[0] if checkpoint and obs else None))
                 if len(buf) >= chunk_size:
                     _flush(buf, recs, checkpoint, dev, f_px, tm)
@@ -212,6 +234,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
             fit_settled(final=True)
         finally:
             tracker.close()
+            fitter.close()  # a worker still running (an error, an interrupt) is killed and reaped
     except KeyboardInterrupt as exc:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes(),
                          info, stride, f_px, camtrack.rotations(), partial=_interrupted(exc))

@@ -18,7 +18,9 @@ import cv2
 import numpy as np
 import pytest
 
+from inference import chunk_fitter
 from inference.motion_io import load_motion
+from inference.video import fit_video
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "e2e" / "data"
@@ -386,3 +388,143 @@ def test_person_lost_for_longer_than_a_chunk_and_for_good_keeps_the_frames_seen(
     assert np.isfinite(m.pose).all() and np.isfinite(m.transl).all()
     step = np.linalg.norm(np.diff(m.transl[8:74], axis=0), axis=-1)
     assert step.max() < 0.1  # across the gap the path is interpolated (no jump), metres per frame
+
+
+# The chunk fits' worker process (inference.chunk_fitter): the motion is the serial one, with a person lost for
+# a while too; a worker that dies or fails is replaced by fitting in process; Ctrl-C leaves no process behind.
+
+@pytest.fixture
+def worker_pids(monkeypatch):
+    """The pid of the worker seen at each chunk submitted (None: fitted in process)."""
+    seen = []
+    real = chunk_fitter.ChunkFitter.submit
+
+    def spy(self, *args, **kw):
+        seen.append(self.worker_pid)
+        return real(self, *args, **kw)
+    monkeypatch.setattr(chunk_fitter.ChunkFitter, "submit", spy)
+    return seen
+
+
+def _same(a, b):
+    assert a.num_frames == b.num_frames
+    np.testing.assert_array_equal(a.detected, b.detected)
+    np.testing.assert_array_equal(a.filled, b.filled)
+    np.testing.assert_allclose(a.pose, b.pose, atol=1e-9)
+    np.testing.assert_allclose(a.transl, b.transl, atol=1e-9)
+    np.testing.assert_allclose(a.betas, b.betas, atol=1e-9)
+
+
+def test_worker_gives_the_serial_motion(worker_pids):
+    serial = fit_video(CLIP, body="tiny", device="cpu", parallel=False)
+    assert worker_pids and not any(worker_pids)
+    worker_pids.clear()
+    parallel = fit_video(CLIP, body="tiny", device="cpu", parallel=True)
+    assert len(worker_pids) == 3 and all(worker_pids), worker_pids  # 90 frames: three chunks, all in the worker
+    _same(parallel, serial)
+
+
+def test_worker_gives_the_serial_motion_across_a_person_lost(tmp_path, worker_pids):
+    """Lost for 40 frames (longer than a chunk): the fit restarts afresh after it, in the worker as in process."""
+    frames = _frames()
+    blank = np.full_like(frames[0], 127)
+    clip = _write_avi(tmp_path / "gap.avi", [blank if 20 <= i < 60 else f for i, f in enumerate(frames)])
+    serial = fit_video(clip, body="tiny", device="cpu", parallel=False)
+    parallel = fit_video(clip, body="tiny", device="cpu", parallel=True)
+    assert any(worker_pids)
+    assert parallel.metadata["long_gaps"] >= 40  # longer than a chunk (the frames next to the blank ones may be missed)
+    _same(parallel, serial)
+
+
+def test_a_worker_that_dies_is_replaced_by_the_serial_fit(monkeypatch):
+    """The worker is killed after the second chunk is handed over: those not returned are fitted in process."""
+    serial = fit_video(CLIP, body="tiny", device="cpu", parallel=False)
+    real, killed, calls = chunk_fitter.ChunkFitter.submit, [], []
+
+    def submit_then_kill(self, *args, **kw):
+        real(self, *args, **kw)
+        calls.append(args[0])
+        if len(calls) == 2 and self.worker_pid and not killed:
+            killed.append(self.worker_pid)
+            os.kill(self.worker_pid, signal.SIGKILL)
+    monkeypatch.setattr(chunk_fitter.ChunkFitter, "submit", submit_then_kill)
+    parallel = fit_video(CLIP, body="tiny", device="cpu", parallel=True)
+    assert killed
+    with pytest.raises(ProcessLookupError):
+        os.kill(killed[0], 0)  # reaped
+    _same(parallel, serial)
+
+
+def test_a_worker_failure_is_met_again_in_process():
+    """A chunk the worker cannot fit (a bug there, not a BodyRigError) is fitted here: the serial error, raised
+    here, and the worker is gone."""
+    from inference.body.load import load_body
+    from inference.fit import FitOptions
+
+    fitter = chunk_fitter.ChunkFitter(load_body("tiny"), "cpu", np.array([500.0, 500, 180, 320]), 30.0,
+                                      FitOptions(), True, parallel=True)
+    pid = fitter.worker_pid
+    assert pid
+    try:
+        fitter.submit(0, 4, np.zeros((4, 33, 3)), np.zeros((4, 33, 3)), np.zeros(4, bool))  # nobody observed
+        with pytest.raises(ValueError, match="at least one observed frame"):
+            list(fitter.ready(block=True))
+        assert not fitter.in_worker
+    finally:
+        fitter.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def _group_members(pgid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.skipif(chunk_fitter.cpus_available() < 2, reason="the CLI uses a worker only with two cores")
+def test_ctrl_c_while_the_worker_fits_leaves_no_process(tmp_path):
+    """SIGINT to the CLI alone while its worker fits: exit 130, the motion written, nobody left in its group."""
+    frames = _frames()
+    clip = _write_avi(tmp_path / "long.avi", frames + frames[::-1] + frames)  # 270 frames: a worker is used
+    out = tmp_path / "partial.npz"
+    proc = subprocess.Popen(_cmd(clip, "--out", out, "--body", "tiny", "--device", "cpu"), cwd=REPO, env=_env(),
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+    seen, fitted = [], threading.Event()
+    progress = re.compile(rb"fit:\s*\d+%\|[^|]*\|\s*[1-9]\d*/")
+
+    def read():
+        for chunk in iter(lambda: proc.stderr.read(64), b""):
+            seen.append(chunk)
+            if progress.search(b"".join(seen[-4:])):
+                fitted.set()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert fitted.wait(240), b"".join(seen)[-500:]
+        others = [p for p in _group_members(proc.pid) if p != proc.pid]
+        assert others, "the CLI started no worker"
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(120)
+        reader.join(10)
+        err = b"".join(seen).decode(errors="replace")
+        assert rc == 130 and "Traceback" not in err and "interrupted" in err, err[-800:]
+        assert out.exists()
+        deadline = time.monotonic() + 5  # multiprocessing's resource tracker leaves when its pipe closes
+        while _group_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _group_members(proc.pid), "processes left behind"
+    finally:
+        if proc.poll() is None or _group_members(proc.pid):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
