@@ -34,12 +34,18 @@ from collections import deque
 MIN_CHUNKS = 3  # fewer chunks than this: the worker's start-up (~2 s of imports) is not won back
 
 
+CPU_SHARE_ENV = "BODYRIG_CPU_SHARE"  # set by a parent that runs several of us side by side (scripts/batch.py)
+
+
 def cpus_available() -> int:
-    """CPU cores this process may run on."""
+    """CPU cores this process may run on: its affinity, cut to its share when a parent running several BodyRig
+    processes side by side says so (CPU_SHARE_ENV; a batch's workers would otherwise each start a fit worker)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    share = os.environ.get(CPU_SHARE_ENV, "")
+    return max(1, min(cores, int(share))) if share.isdigit() else cores
 
 
 def worker_usable(frames: int, chunk_size: int, device) -> bool:

@@ -384,8 +384,11 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> None:
     """
     import tempfile
 
+    from inference.chunk_fitter import CPU_SHARE_ENV, cpus_available
     from inference.fileio import remove_stale_temporaries
 
+    # the workers share the cores: each may use its part (a video's fit worker needs a core of its own)
+    share_env = dict(os.environ, **{CPU_SHARE_ENV: str(max(1, cpus_available() // args.workers))})
     tmp = Path(tempfile.mkdtemp(prefix="bodyrig-batch-"))
     lock = threading.Lock()
     live: set = set()
@@ -402,7 +405,7 @@ def run_workers(jobs, args, base_args, on_record, check_stop=None) -> None:
                     return
                 proc = subprocess.Popen(_worker_command(shard_file, base_args), stdout=subprocess.PIPE,
                                         text=True, errors="replace", stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, env=share_env)
                 live.add(proc)
             for line in proc.stdout:
                 if not line.startswith(RECORD_PREFIX):

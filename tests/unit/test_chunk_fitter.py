@@ -40,3 +40,45 @@ def test_inside_blender_the_fit_stays_in_process(two_cores, monkeypatch, exe, bp
 
 def test_cpus_available_counts_this_process_cores():
     assert 1 <= chunk_fitter.cpus_available()
+
+
+def test_a_parent_running_several_of_us_cuts_the_cores_to_its_share(monkeypatch):
+    """A batch with two workers on two cores: each worker's share is one core, so no video starts a fit worker
+    (four busy processes on two cores). Garbage in the variable is ignored, never a crash."""
+    monkeypatch.setattr(chunk_fitter.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setenv(chunk_fitter.CPU_SHARE_ENV, "1")
+    assert chunk_fitter.cpus_available() == 1
+    monkeypatch.setenv(chunk_fitter.CPU_SHARE_ENV, "8")  # a share never adds cores
+    assert chunk_fitter.cpus_available() == 2
+    monkeypatch.setenv(chunk_fitter.CPU_SHARE_ENV, "lots")
+    assert chunk_fitter.cpus_available() == 2
+
+
+def test_the_batch_gives_each_worker_its_share_of_the_cores(tmp_path, monkeypatch):
+    """scripts/batch.py's run_workers starts its children with CPU_SHARE_ENV = cores // workers."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "scripts"))
+    import batch
+    seen = []
+
+    class Finished:  # a worker that reports every input of its shard and exits 0
+        def __init__(self, cmd, **kw):
+            seen.append(kw.get("env", {}).get(chunk_fitter.CPU_SHARE_ENV))
+            shard = json.loads(Path(cmd[cmd.index("--worker-shard") + 1]).read_text())
+            self.stdout = [batch.RECORD_PREFIX + json.dumps({"input": p, "status": "ok"}) + "\n" for p, _ in shard]
+
+        def wait(self, *_):
+            return 0
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(chunk_fitter, "cpus_available", lambda: 4)
+    monkeypatch.setattr(subprocess, "Popen", Finished)
+    records = []
+    args = types.SimpleNamespace(workers=2, out=tmp_path, formats=["npz"], pifu=False)
+    batch.run_workers([(tmp_path / "a.jpg", "a"), (tmp_path / "b.jpg", "b")], args, [], records.append)
+    assert len(records) == 2 and seen == ["2", "2"]
