@@ -6,7 +6,8 @@ Energy, per image (weights in `FitOptions`):
   of the person's keypoint-box size so the weights do not depend on the image resolution;
 - 3D: scale-free and robust, Geman-McClure of the chord between the model's unit bone directions and MediaPipe's
   world-landmark ones, weighted by visibility with a floor (`bone_weights_3d`: a hidden limb keeps MediaPipe's
-  guess); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
+  guess; a hidden limb that MediaPipe puts in front of the torso hiding it is reversed first,
+  `init_pose.occlusion_flips`); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
   (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md);
 - priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
   inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
@@ -206,6 +207,9 @@ class FitOptions:
     w_shape: float = 0.002
     min_visibility: float = 0.3
     floor3d: float = 0.5  # a bone's 3D weight at zero visibility (see bone_weights_3d)
+    # Reverse the depth of a hidden limb bone that MediaPipe puts in front of the torso hiding it, on a person
+    # turned away (init_pose.occlusion_flips): 206 -> 93 mm on the one rendered image where it fires.
+    occlusion_depth: bool = True
     # Start from each limb bone's depth flipped too and keep the lowest energy. Off: on the rendered 3D set it
     # picked a wrong flip for a deep crouch (70 -> 180 mm) and did not pay elsewhere (bench/RESULTS.md).
     depth_hypotheses: bool = False
@@ -359,7 +363,7 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
 def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress):
     import torch
 
-    from .init_pose import depth_flips, pose_from_world_landmarks
+    from .init_pose import depth_flips, occlusion_flips, pose_from_world_landmarks
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
     opt = options or FitOptions()
@@ -368,6 +372,8 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     kj = KeypointJoints(model, kmap)
     kp = np.asarray(keypoints2d, dtype=np.float64).reshape(-1, 33, 3)
     b = kp.shape[0]
+    if world is not None and opt.occlusion_depth:
+        world = occlusion_flips(np.asarray(world, dtype=np.float64).reshape(b, 33, -1), kp)[0]
     cam = np.asarray(cam, dtype=np.float64).reshape(b, 4)
     targets = kmap.targets_from_mediapipe(kp)  # [B,M,3]
     conf = np.where(targets[..., 2] >= opt.min_visibility, targets[..., 2], 0.0) * kmap.weights
