@@ -32,7 +32,7 @@ class Detection:
     world_landmarks [33,3] float32 (see the module docstring); mask (H,W) float32 in [0,1];
     num_people: people found in the image; notes: sentences for the user (e.g. which person was used);
     world_mirrored [33,3] float32 or None: world_landmarks averaged with a mirrored pass's (`with_mirror`), when
-    detect_person was asked for them (`mirror_3d`): the photo fit's 3D evidence.
+    detect_person was asked for them (`mirror_3d`): the photo fit's starting pose.
     """
 
     box: np.ndarray

@@ -344,23 +344,27 @@ class FrameTerms:
 
 
 def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_betas=None, init_transl=None,
-                  options: FitOptions | None = None, progress=None) -> FitResult:
+                  options: FitOptions | None = None, progress=None, world_init=None) -> FitResult:
     """Fit `model` (a BodyModel, on the device to use) to B images.
 
     keypoints2d [B,33,3] MediaPipe landmarks (x px, y px, visibility); cam [B,4] (fx, fy, cx, cy);
     world [B,33,≥3] MediaPipe world landmarks (camera-aligned, metres) or None; init_pose [B,24,3]
     camera-frame axis-angle (None: analytic IK from `world`, or a standing pose facing the camera);
     init_betas [B,K'] or None; init_transl [B,3] or None (then solved from the torso's size and the focal).
+    world_init [B,33,≥3] or None: other world landmarks for the starting pose only (the analytic IK when
+    init_pose is None; e.g. averaged with a mirrored pass, inference.pipeline.photo), `world` still the 3D term's.
     progress: optional callable(steps done, steps in all, "fit") (inference.progress).
     Runs with one torch CPU thread (`device.small_work_threads`): its ops are tiny, threads only add overhead.
     """
     from .device import small_work_threads
 
     with small_work_threads(1):
-        return _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress)
+        return _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
+                              world_init)
 
 
-def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress):
+def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
+                   world_init):
     import torch
 
     from .init_pose import depth_flips, occlusion_flips, pose_from_world_landmarks
@@ -372,8 +376,11 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     kj = KeypointJoints(model, kmap)
     kp = np.asarray(keypoints2d, dtype=np.float64).reshape(-1, 33, 3)
     b = kp.shape[0]
+    if world_init is None:
+        world_init = world
     if world is not None and opt.occlusion_depth:
         world = occlusion_flips(np.asarray(world, dtype=np.float64).reshape(b, 33, -1), kp)[0]
+        world_init = occlusion_flips(np.asarray(world_init, dtype=np.float64).reshape(b, 33, -1), kp)[0]
     cam = np.asarray(cam, dtype=np.float64).reshape(b, 4)
     targets = kmap.targets_from_mediapipe(kp)  # [B,M,3]
     conf = np.where(targets[..., 2] >= opt.min_visibility, targets[..., 2], 0.0) * kmap.weights
@@ -392,7 +399,7 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     if init_pose is not None:
         pose0 = np.asarray(init_pose, dtype=np.float64).reshape(b, 24, 3)
     elif world is not None:
-        w = np.asarray(world, dtype=np.float64).reshape(b, 33, -1)
+        w = np.asarray(world_init, dtype=np.float64).reshape(b, 33, -1)
         worlds = depth_flips(w) if opt.depth_hypotheses else w[:, None]
         hyp = np.stack([pose_from_world_landmarks(worlds[i], rest[i]) for i in range(b)])
         pose0 = hyp[:, 0]

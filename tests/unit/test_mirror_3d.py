@@ -1,6 +1,6 @@
-"""The mirrored pass as the photo fit's 3D evidence only: detect_person(mirror_3d=True) keeps with_mirror's
-averaged world landmarks beside its own, and fit_photo hands those to the fit's 3D term while the 2D keypoints
-and the detection stay the plain pass's."""
+"""The mirrored pass for the photo fit's starting pose only: detect_person(mirror_3d=True) keeps with_mirror's
+averaged world landmarks beside its own, and fit_photo starts the fit from those while the 3D term, the 2D
+keypoints and the detection stay the plain pass's."""
 
 import numpy as np
 import pytest
@@ -48,7 +48,7 @@ class _Stop(Exception):
 
 
 @pytest.mark.parametrize("mirrored", [False, True])
-def test_fit_photo_fits_the_3d_term_to_the_mirrored_landmarks(monkeypatch, tmp_path, mirrored):
+def test_fit_photo_starts_from_the_mirrored_landmarks(monkeypatch, tmp_path, mirrored):
     import cv2
 
     import inference.fit as fit
@@ -61,13 +61,14 @@ def test_fit_photo_fits_the_3d_term_to_the_mirrored_landmarks(monkeypatch, tmp_p
         det.world_mirrored = det.world_landmarks + 0.05
     seen = {}
 
-    def capture(model, kp, cam, world=None, **kw):
-        seen["kp"], seen["world"] = kp, world
+    def capture(model, kp, cam, world=None, world_init=None, **kw):
+        seen["kp"], seen["world"], seen["init"] = kp, world, world_init
         raise _Stop
 
     monkeypatch.setattr(fit, "fit_keypoints", capture)
     with pytest.raises(_Stop):
         fit_photo(str(path), Settings(body="tiny", device="cpu"), detection=_Pending(det))
     np.testing.assert_allclose(seen["kp"][0], det.keypoints2d, atol=1e-6)
+    np.testing.assert_allclose(seen["world"][0], det.world_landmarks, atol=1e-6)
     expected = det.world_mirrored if mirrored else det.world_landmarks
-    np.testing.assert_allclose(seen["world"][0], expected, atol=1e-6)
+    np.testing.assert_allclose(seen["init"][0], expected, atol=1e-6)

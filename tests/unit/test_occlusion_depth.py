@@ -105,3 +105,17 @@ def test_the_fit_follows_the_corrected_arm(model):
     assert true_dz > 0.1
     assert ends[False] < 0 < ends[True]
     assert ends[True] == pytest.approx(true_dz, abs=0.08)
+
+
+def test_world_init_sets_the_start(model):
+    """With no descent steps the fit returns its starting pose: the IK of world_init, not of world."""
+    kp, world, _ = _scene(model, 180.0)
+    guess = _guessed_behind(world)
+    cam = np.array([[F, F, W / 2, H / 2]])
+    kmap = KeypointMap(model.joint_names)
+    opt = FitOptions(occlusion_depth=False, steps_global=0, steps_full=0)
+    dz = {}
+    for name, (w, start) in {"true start": (guess, world), "wrong start": (world, guess)}.items():
+        j = fit_keypoints(model, kp[None], cam, world=w[None], world_init=start[None], options=opt).joints[0]
+        dz[name] = j[kmap.names.index("left_elbow"), 2] - j[kmap.names.index("left_shoulder"), 2]
+    assert dz["wrong start"] < 0 < dz["true start"]
