@@ -208,7 +208,7 @@ class FitOptions:
     min_visibility: float = 0.3
     floor3d: float = 0.5  # a bone's 3D weight at zero visibility (see bone_weights_3d)
     # Reverse the depth of a hidden limb bone that MediaPipe puts in front of the torso hiding it, on a person
-    # turned away (init_pose.occlusion_flips): 206 -> 93 mm on the one rendered image where it fires.
+    # turned away (init_pose.occlusion_flips): 206 -> 91 mm on the one rendered image where it fires.
     occlusion_depth: bool = True
     # Start from each limb bone's depth flipped too and keep the lowest energy. Off: on the rendered 3D set it
     # picked a wrong flip for a deep crouch (70 -> 180 mm) and did not pay elsewhere (bench/RESULTS.md).
