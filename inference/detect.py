@@ -30,7 +30,9 @@ class Detection:
 
     box [4] float32 (x0, y0, x1, y1); keypoints2d [33,3] float32 (x px, y px, visibility in [0,1]);
     world_landmarks [33,3] float32 (see the module docstring); mask (H,W) float32 in [0,1];
-    num_people: people found in the image; notes: sentences for the user (e.g. which person was used).
+    num_people: people found in the image; notes: sentences for the user (e.g. which person was used);
+    world_mirrored [33,3] float32 or None: world_landmarks averaged with a mirrored pass's (`with_mirror`), when
+    detect_person was asked for them (`mirror_3d`): the photo fit's starting pose.
     """
 
     box: np.ndarray
@@ -39,6 +41,7 @@ class Detection:
     mask: np.ndarray
     num_people: int = 1
     notes: list[str] = field(default_factory=list)
+    world_mirrored: np.ndarray | None = None
 
     @property
     def area(self) -> float:
@@ -68,9 +71,11 @@ def detect_people(image_rgb: np.ndarray, name: str = "the image",
 
 
 def detect_person(image_rgb: np.ndarray, name: str = "the image",
-                  pose_model: str = DEFAULT_POSE_MODEL) -> Detection:
+                  pose_model: str = DEFAULT_POSE_MODEL, mirror_3d: bool = False) -> Detection:
     """(H,W,3) uint8 RGB → the Detection of the largest person, mask at full resolution; NoPersonError when
     there is none. `name` labels the image in messages (e.g. the file name); `pose_model`: "full" or "heavy".
+    mirror_3d: also run the mirrored pass of `with_mirror` and keep its averaged world landmarks in
+    `world_mirrored` (one more landmarker pass on the person's crop); the 2D keypoints stay this pass's own.
     """
     people = detect_people(image_rgb, name, pose_model)
     if not people:
@@ -80,6 +85,8 @@ def detect_person(image_rgb: np.ndarray, name: str = "the image",
         best.notes.append(f"{len(people)} people found; using the largest")
     h, w = np.asarray(image_rgb).shape[:2]
     best.mask = _full_res_mask(best.mask, (w, h))
+    if mirror_3d:
+        best.world_mirrored = with_mirror(best, image_rgb, pose_model).world_landmarks
     return best
 
 

@@ -6,7 +6,8 @@ Energy, per image (weights in `FitOptions`):
   of the person's keypoint-box size so the weights do not depend on the image resolution;
 - 3D: scale-free and robust, Geman-McClure of the chord between the model's unit bone directions and MediaPipe's
   world-landmark ones, weighted by visibility with a floor (`bone_weights_3d`: a hidden limb keeps MediaPipe's
-  guess); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
+  guess; a hidden limb that MediaPipe puts in front of the torso hiding it is reversed first,
+  `init_pose.occlusion_flips`); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
   (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md);
 - priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
   inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
@@ -206,6 +207,9 @@ class FitOptions:
     w_shape: float = 0.002
     min_visibility: float = 0.3
     floor3d: float = 0.5  # a bone's 3D weight at zero visibility (see bone_weights_3d)
+    # Reverse the depth of a hidden limb bone that MediaPipe puts in front of the torso hiding it, on a person
+    # turned away (init_pose.occlusion_flips): 206 -> 91 mm on the one rendered image where it fires.
+    occlusion_depth: bool = True
     # Start from each limb bone's depth flipped too and keep the lowest energy. Off: on the rendered 3D set it
     # picked a wrong flip for a deep crouch (70 -> 180 mm) and did not pay elsewhere (bench/RESULTS.md).
     depth_hypotheses: bool = False
@@ -340,26 +344,30 @@ class FrameTerms:
 
 
 def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_betas=None, init_transl=None,
-                  options: FitOptions | None = None, progress=None) -> FitResult:
+                  options: FitOptions | None = None, progress=None, world_init=None) -> FitResult:
     """Fit `model` (a BodyModel, on the device to use) to B images.
 
     keypoints2d [B,33,3] MediaPipe landmarks (x px, y px, visibility); cam [B,4] (fx, fy, cx, cy);
     world [B,33,≥3] MediaPipe world landmarks (camera-aligned, metres) or None; init_pose [B,24,3]
     camera-frame axis-angle (None: analytic IK from `world`, or a standing pose facing the camera);
     init_betas [B,K'] or None; init_transl [B,3] or None (then solved from the torso's size and the focal).
+    world_init [B,33,≥3] or None: other world landmarks for the starting pose only (the analytic IK when
+    init_pose is None; e.g. averaged with a mirrored pass, inference.pipeline.photo), `world` still the 3D term's.
     progress: optional callable(steps done, steps in all, "fit") (inference.progress).
     Runs with one torch CPU thread (`device.small_work_threads`): its ops are tiny, threads only add overhead.
     """
     from .device import small_work_threads
 
     with small_work_threads(1):
-        return _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress)
+        return _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
+                              world_init)
 
 
-def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress):
+def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
+                   world_init):
     import torch
 
-    from .init_pose import depth_flips, pose_from_world_landmarks
+    from .init_pose import depth_flips, occlusion_flips, pose_from_world_landmarks
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
     opt = options or FitOptions()
@@ -368,6 +376,11 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     kj = KeypointJoints(model, kmap)
     kp = np.asarray(keypoints2d, dtype=np.float64).reshape(-1, 33, 3)
     b = kp.shape[0]
+    if world_init is None:
+        world_init = world
+    if world is not None and opt.occlusion_depth:
+        world = occlusion_flips(np.asarray(world, dtype=np.float64).reshape(b, 33, -1), kp)[0]
+        world_init = occlusion_flips(np.asarray(world_init, dtype=np.float64).reshape(b, 33, -1), kp)[0]
     cam = np.asarray(cam, dtype=np.float64).reshape(b, 4)
     targets = kmap.targets_from_mediapipe(kp)  # [B,M,3]
     conf = np.where(targets[..., 2] >= opt.min_visibility, targets[..., 2], 0.0) * kmap.weights
@@ -386,7 +399,7 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     if init_pose is not None:
         pose0 = np.asarray(init_pose, dtype=np.float64).reshape(b, 24, 3)
     elif world is not None:
-        w = np.asarray(world, dtype=np.float64).reshape(b, 33, -1)
+        w = np.asarray(world_init, dtype=np.float64).reshape(b, 33, -1)
         worlds = depth_flips(w) if opt.depth_hypotheses else w[:, None]
         hyp = np.stack([pose_from_world_landmarks(worlds[i], rest[i]) for i in range(b)])
         pose0 = hyp[:, 0]

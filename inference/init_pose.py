@@ -108,3 +108,55 @@ def depth_flips(world):
         dz = w[:, MP[b], 2] - w[:, MP[a], 2]
         out[:, f, [MP[m] for m in moved], 2] -= 2 * dz[:, None]
     return out
+
+
+# The limb joints the occlusion check may move, parents before children, each with the bone it ends (its parent's
+# landmark) and the landmarks that move with it.
+_OCCLUDABLE = tuple((b, a, moved) for a, b, moved in _FLIPPABLE)
+
+
+def inside_polygon(points, polygon):
+    """points [N,2], polygon [K,2] convex, either winding → [N] bool (on the edge counts as inside)."""
+    p = np.asarray(points, dtype=np.float64)
+    q = np.asarray(polygon, dtype=np.float64)
+    edge = np.roll(q, -1, axis=0) - q
+    cross = edge[None, :, 0] * (p[:, None, 1] - q[None, :, 1]) - edge[None, :, 1] * (p[:, None, 0] - q[None, :, 0])
+    return (cross >= 0).all(1) | (cross <= 0).all(1)
+
+
+def occlusion_flips(world, keypoints2d, max_visibility=0.5, grow=0.15, margin=0.0):
+    """World landmarks [B,33,C] made consistent with what hides what, for a person turned away from the camera
+    → a corrected copy, and [B,8] which bones (FLIPPABLE_BONES order) were reversed.
+
+    A person's back is to the camera when the torso's forward direction (from the four torso landmarks) points
+    away from it. Then a limb joint that MediaPipe marks as hidden (visibility < max_visibility in keypoints2d
+    [B,33,3]) while its 2D keypoint lies on the torso (the shoulders-hips quad, grown by `grow` of its size on
+    every side for the flesh around the joints) is hidden by the torso: it is in front of the person, farther from
+    the camera than the torso. MediaPipe's depth for such limbs often has the other sign (arms reaching forward
+    put behind the back). Where the joint lies more than `margin` (m) nearer the camera than the torso there (the
+    plane through the four torso landmarks) and its bone points towards the camera, the bone's depth is reversed
+    as in depth_flips (lengths and the other bones' directions kept); parents are settled before children.
+    Facing the camera, a hidden hand over the torso may as well be in front of it (behind the other arm, or
+    simply missed): nothing is changed then."""
+    w = np.array(world, dtype=np.float64)
+    kp = np.asarray(keypoints2d, dtype=np.float64)
+    flipped = np.zeros((w.shape[0], len(_OCCLUDABLE)), dtype=bool)
+    quad = [MP[n] for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip")]
+    for i in range(w.shape[0]):
+        q2 = kp[i, quad, :2]
+        centre = q2.mean(0)
+        poly = centre + (q2 - centre) * (1.0 + 2.0 * grow)
+        t3 = w[i, quad, :3]
+        frame = _torso_frame(*(w[i, MP[n], :3] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")))
+        if frame[2, 2] <= 0:  # the forward axis's depth: facing the camera (MediaPipe's y points down, see there)
+            continue
+        plane = np.linalg.lstsq(np.c_[t3[:, :2], np.ones(4)], t3[:, 2], rcond=None)[0]  # z = a x + b y + c
+        for f, (j, parent, moved) in enumerate(_OCCLUDABLE):
+            if kp[i, MP[j], 2] >= max_visibility or not inside_polygon(kp[i, MP[j], None, :2], poly)[0]:
+                continue
+            x, y, z = w[i, MP[j], :3]
+            dz = z - w[i, MP[parent], 2]
+            if z < plane @ [x, y, 1.0] - margin and dz < 0:
+                w[i, [MP[m] for m in moved], 2] -= 2 * dz
+                flipped[i, f] = True
+    return w, flipped

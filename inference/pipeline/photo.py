@@ -53,7 +53,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
     if detection is None:
         t0 = time.perf_counter()
         report(5, 100, "finding the person")
-        det = detect_person(img.rgb, img.name, pose_model=settings.pose_model)
+        det = detect_person(img.rgb, img.name, pose_model=settings.pose_model, mirror_3d=True)
         timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -88,7 +88,12 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
 
     t0 = time.perf_counter()
     report(30, 100, "fitting the body")
-    res = fit_keypoints(model, kp[None], camera.intrinsics()[None], world=world[None], options=options,
+    # the starting pose from the world landmarks averaged with the mirrored image's (bench/RESULTS.md, issue 15);
+    # the 3D term, the 2D keypoints and the focal estimate keep the plain pass's (the mirrored landmarks in the
+    # 3D term too moved a COCO keypoint across the PCK threshold)
+    start = world if det.world_mirrored is None else np.asarray(det.world_mirrored, dtype=np.float64)
+    res = fit_keypoints(model, kp[None], camera.intrinsics()[None], world=world[None], world_init=start[None],
+                        options=options,
                         progress=span(report, 30, 95, 100, "fitting the body"), **init)
     # the 24 joints only: the skeleton's kinematics, not the whole mesh (a tenth of a second on a small CPU)
     joints3d = motion_joints(model, res.pose, res.betas[0], res.transl)[0]
