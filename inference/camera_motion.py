@@ -49,6 +49,7 @@ def turn_degrees(r: np.ndarray) -> float:
 
 FLOOR_MIN = 16  # floor corners (below the image centre) needed for a translation
 FLOOR_NORMAL_COS = 0.8  # the plane found must face the camera's "up" (image y) within ~37°: the floor
+STILL_STEP = 0.01  # floor distances per frame (1.6 cm at 1.6 m: 0.5 m/s at 30 fps); below, the camera only turns
 MAX_STEP = 0.2  # floor distances per frame (a camera 1.6 m high: 10 m/s); more is a failed fit
 
 
@@ -79,6 +80,8 @@ def floor_motion(a, b, k, r):
             best = (rr, tt.reshape(3), nn)
     if best is None or turn_degrees(best[0].T @ r) > 2.0 or np.linalg.norm(best[1]) > MAX_STEP:
         return r, None
+    if np.linalg.norm(best[1]) < STILL_STEP:  # hardly moved: the turn from all corners is the steadier one
+        return r, best[1]
     return nearest_rotation(best[0]), best[1]
 
 

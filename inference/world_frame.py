@@ -116,6 +116,8 @@ def lowest_points(model, pose, betas, transl, count: int = 1) -> np.ndarray:
 
 
 CHUNK = 512  # frames skinned at once
+MIN_TRAVEL = 0.5  # floor distances (0.8 m for a camera 1.6 m high): a shorter camera path is noise
+CENTRE_SMOOTH_S = 0.15  # s: the Gaussian's sigma over a moving camera's centres
 def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) -> WorldMotion:
     """pose [T,24,3], transl [T,3]: the fitted bodies in each frame's camera; turns [T,3,3]: camera t → camera 0
     (None: a still camera), or [T,3,4] with camera t's centre in camera 0's coordinates beside it, in units of
@@ -126,9 +128,16 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
     if turns is not None and np.shape(turns)[-1] == 4:
         turns = np.asarray(turns, dtype=np.float64)
         rot, centres = turns[..., :3], turns[..., 3]
-        if not np.abs(centres).max() > 0:
+        # a camera held on one spot still drifts by the steps' noise (10-20 cm over a clip, a few % of its
+        # height a second): a travel below MIN_TRAVEL floor distances is taken as none
+        if not np.ptp(centres, axis=0).max() >= MIN_TRAVEL:
             return place_in_world(model, pose, transl, betas, rot, fps, smooth)
         height = place_in_world(model, pose, transl, betas, rot, fps, smooth).facts["camera_height_m"]
+        from .temporal import gaussian_smooth
+
+        # each step's translation is read off a few dozen floor corners: smoothed over ~0.15 s (a walk's bob
+        # and a hand's shake are not worth the noise they bring into the body's path)
+        centres = gaussian_smooth(centres, max(1.0, CENTRE_SMOOTH_S * fps))
         return placed(model, pose, transl, betas, rot, centres * height, fps, smooth)
     return placed(model, pose, transl, betas, turns, None, fps, smooth)
 
