@@ -5,9 +5,12 @@ tracked person's box (grown by BOX_GROW, so that the person's own motion does no
 followed into the next frame by pyramidal Lucas-Kanade flow (cv2.calcOpticalFlowPyrLK). A RANSAC homography
 between the two frames' corners is, for a camera that mostly turns (pan, tilt, roll: a phone in hand, a
 tripod head) or a far background, H = K R K⁻¹ with R the camera's turn between the frames; R is the nearest
-rotation to K⁻¹ H K (SVD). The turns are chained into the camera-to-camera-0 rotation of every frame. The
-camera's translation is not estimated (the camera stays at the first frame's centre): a walking camera's
-parallax mostly ends up as noise in R.
+rotation to K⁻¹ H K (SVD). The turns are chained into the camera-to-camera-0 rotation of every frame.
+A camera that travels (walking, a dolly) breaks that model: the floor's homography is K (R + t nᵀ/d) K⁻¹.
+So the floor (the corners in the lower half, with a corner budget of their own) gets its own homography,
+decomposed (floor_motion): where a decomposition's plane faces the camera's image-up, its R and t/d (the step
+in units of the floor's distance) are taken; the steps, chained and filled where unknown, give each frame's
+camera centre (`motion()`); inference.world_frame scales them by the camera's height.
 
 Guards: too few corners or inliers (a textureless sky, a blank wall, a dark or blurred frame), or a turn larger
 than MAX_TURN_DEG between two frames, count as no turn (identity); `notes` then say in how many frames.

@@ -6,8 +6,8 @@
 2. gravity: "up" is first the trunk's mean direction (inference.temporal.trunk_up), then the normal of a floor
    plane fitted to the body's lowest points in the frames where a foot is down (inference.temporal.floor_plane;
    the trunk holds the directions the contacts do not spread along); the world is turned so that it is +Y;
-3. the floor: that plane, put at y = 0; the camera's height above it follows (the camera centre stays at the
-   first frame's, the camera's translation is not estimated);
+3. the floor: that plane, put at y = 0; the camera's height above it follows (a travelling camera's centres,
+   measured in floor distances by inference.camera_motion, are scaled by that height and carry the bodies);
 4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
    where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
    drifts), interpolated through jumps and smoothed; then foot sliding is removed along the camera's line of
