@@ -115,6 +115,19 @@ def lowest_points(model, pose, betas, transl, count: int = 1) -> np.ndarray:
     return np.take_along_axis(v, idx[..., None], axis=1)
 
 
+SINK_KEPT = 0.02  # m: a frame may stay this far below the floor after the lift is smoothed
+
+
+def lift_out_of_floor(low_y, fps) -> np.ndarray:
+    """The lowest point's height per frame [T] → a lift [T] (m, >= 0) that takes the frames sunk into the floor
+    (depth errors a planted foot's correction did not reach: a step, a turn) back onto it, smoothed over ~0.05 s
+    so that it adds no jerk, and never leaving a frame more than SINK_KEPT under."""
+    from .temporal import gaussian_smooth
+
+    need = np.maximum(0.0, -np.asarray(low_y, dtype=np.float64))
+    return np.maximum(gaussian_smooth(need, max(1.0, 0.05 * fps)), need - SINK_KEPT)
+
+
 CHUNK = 512  # frames skinned at once
 MIN_TRAVEL = 0.5  # floor distances (0.8 m for a camera 1.6 m high): a shorter camera path is noise
 CENTRE_SMOOTH_S = 0.15  # s: the Gaussian's sigma over a moving camera's centres
@@ -181,6 +194,7 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     sight = (transl + rest_pelvis - eye)[:, [0, 2]]  # horizontal line of sight camera → pelvis
     sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
     transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
+    transl = transl + [0.0, 1.0, 0.0] * lift_out_of_floor(lowest_points(model, pose, betas, transl)[:, 1], fps)[:, None]
     tilt = float(np.degrees(np.arccos(np.clip(-cam[0][1, 1], -1, 1))))  # first frame's camera-up vs the world's
     facts = {"camera_height_m": float(eye[0, 1]), "first_camera_tilt_deg": tilt,
              "depth_scale_range": [float(scales.min()), float(scales.max())],

@@ -196,3 +196,17 @@ def test_a_slow_sideways_shuffle_stays_on_its_pixels(model):
     # up and down a little: the depth pinned along the line of sight (which turns 14° as the person crosses)
     # moves the body's projection toward the horizon by a few pixels
     assert np.abs(drawn - seen)[:, 1].max() < 12.0
+
+
+def test_frames_sunk_into_the_floor_are_lifted_back_smoothly():
+    """A walk whose lowest point dips 6 cm under the floor for a few frames (a step the depth got wrong): the
+    lift brings every frame to within 2 cm of the floor, leaves the frames far from the dip alone, and adds no
+    jump bigger than the dip's own slope."""
+    from inference.world_frame import SINK_KEPT, lift_out_of_floor
+
+    low = np.zeros(60)
+    low[20:26] = -np.array([0.02, 0.05, 0.06, 0.06, 0.04, 0.01])
+    lift = lift_out_of_floor(low, FPS)
+    assert (low + lift >= -SINK_KEPT - 1e-9).all()
+    assert np.abs(lift[:13]).max() == 0 and np.abs(lift[32:]).max() == 0
+    assert np.abs(np.diff(low + lift)).max() <= np.abs(np.diff(low)).max()
