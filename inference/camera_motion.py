@@ -5,9 +5,12 @@ tracked person's box (grown by BOX_GROW, so that the person's own motion does no
 followed into the next frame by pyramidal Lucas-Kanade flow (cv2.calcOpticalFlowPyrLK). A RANSAC homography
 between the two frames' corners is, for a camera that mostly turns (pan, tilt, roll: a phone in hand, a
 tripod head) or a far background, H = K R K⁻¹ with R the camera's turn between the frames; R is the nearest
-rotation to K⁻¹ H K (SVD). The turns are chained into the camera-to-camera-0 rotation of every frame. The
-camera's translation is not estimated (the camera stays at the first frame's centre): a walking camera's
-parallax mostly ends up as noise in R.
+rotation to K⁻¹ H K (SVD). The turns are chained into the camera-to-camera-0 rotation of every frame.
+A camera that travels (walking, a dolly) breaks that model: the floor's homography is K (R + t nᵀ/d) K⁻¹.
+So the floor (the corners in the lower half, with a corner budget of their own) gets its own homography,
+decomposed (floor_motion): where a decomposition's plane faces the camera's image-up, its R and t/d (the step
+in units of the floor's distance) are taken; the steps, chained and filled where unknown, give each frame's
+camera centre (`motion()`); inference.world_frame scales them by the camera's height.
 
 Guards: too few corners or inliers (a textureless sky, a blank wall, a dark or blurred frame), or a turn larger
 than MAX_TURN_DEG between two frames, count as no turn (identity); `notes` then say in how many frames.
@@ -47,6 +50,44 @@ def turn_degrees(r: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip((np.trace(r) - 1) / 2, -1.0, 1.0))))
 
 
+FLOOR_MIN = 16  # floor corners (below the image centre) needed for a translation
+FLOOR_NORMAL_COS = 0.8  # the plane found must face the camera's "up" (image y) within ~37°: the floor
+STILL_STEP = 0.01  # floor distances per frame (1.6 cm at 1.6 m: 0.5 m/s at 30 fps); below, the camera only turns
+MAX_STEP = 0.2  # floor distances per frame (a camera 1.6 m high: 10 m/s); more is a failed fit
+
+
+def floor_motion(a, b, k, r):
+    """Corners a → b [N,2] (pixels) between two frames and the pure-turn estimate r → (turn, move): the camera's
+    turn and translation (X₂ = turn X₁ + move, move in units of the floor's distance from the first camera).
+
+    A camera that moves sees the floor by the homography K (R + t nᵀ/d) K⁻¹, whose pure-turn reading is wrong by
+    the parallax; its decomposition (cv2.decomposeHomographyMat) gives R, t/d and n. The floor's corners are
+    those in the lower half of the image (a camera looks at people standing on it); of the decompositions, the
+    one whose plane faces the camera's image-up is taken, and only when it does (else a wall, or no parallax:
+    the pure turn r and no move)."""
+    import cv2
+
+    low = a[:, 1] > k[1, 2]
+    if low.sum() < FLOOR_MIN:
+        return r, None
+    h, inl = cv2.findHomography(a[low], b[low], cv2.RANSAC, RANSAC_PX, maxIters=500, confidence=0.995)
+    if h is None or inl is None or int(inl.sum()) < FLOOR_MIN:
+        return r, None
+    _, rs, ts, ns = cv2.decomposeHomographyMat(h, k)
+    best = None
+    for rr, tt, nn in zip(rs, ts, ns):
+        nn = nn.reshape(3)
+        if nn[1] < FLOOR_NORMAL_COS:  # the floor below: its normal (towards the plane) along image-down
+            continue
+        if best is None or nn[1] > best[2][1]:
+            best = (rr, tt.reshape(3), nn)
+    if best is None or turn_degrees(best[0].T @ r) > 2.0 or np.linalg.norm(best[1]) > MAX_STEP:
+        return r, None
+    if np.linalg.norm(best[1]) < STILL_STEP:  # hardly moved: the turn from all corners is the steadier one
+        return r, best[1]
+    return nearest_rotation(best[0]), best[1]
+
+
 class CameraTracker:
     """Feed frames in order with `step(rgb, box)`; `rotations()` gives [T,3,3] rotations R_t from frame t's
     camera to frame 0's camera (X₀ = R_t X_t), identity for the first frame.
@@ -62,6 +103,7 @@ class CameraTracker:
         self.size = (max(1, int(round(width * self.scale))), max(1, int(round(height * self.scale))))
         self.prev = None  # (grey frame, corners [N,1,2] float32)
         self.chain = [np.eye(3)]
+        self.steps = [np.zeros(3)]  # camera centre's move into frame t, camera 0's axes, floor distances; NaN: unknown
         self.failed = 0  # frames whose turn could not be measured
 
     def step(self, rgb: np.ndarray, box=None) -> np.ndarray:
@@ -71,13 +113,21 @@ class CameraTracker:
         grey = cv2.cvtColor(cv2.resize(rgb, self.size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_RGB2GRAY)
         mask = self._mask(box)
         if self.prev is not None:
-            turn = self._turn(self.prev, grey)
-            if turn is None:
+            found = self._turn(self.prev, grey)
+            if found is None:
                 self.failed += 1
-                turn = np.eye(3)
-            # X_t = turn X_{t-1}  →  X_0 = R_{t-1} X_{t-1} = R_{t-1} turnᵀ X_t
+                found = (np.eye(3), np.zeros(3))
+            turn, move = found  # move None: the floor gave no translation (filled from the frames around)
+            # X_t = turn X_{t-1} + move  →  X_0 = R_{t-1} X_{t-1} + c_{t-1} = R_{t-1} turnᵀ (X_t - move) + c_{t-1}
             self.chain.append(nearest_rotation(self.chain[-1] @ turn.T))
+            self.steps.append(np.full(3, np.nan) if move is None else -self.chain[-1] @ move)
         corners = cv2.goodFeaturesToTrack(grey, MAX_CORNERS, 0.01, 7, mask=mask, blockSize=5)
+        # the floor (lower half) gets corners of its own: a plain floor loses them to a textured wall
+        floor_mask = np.full(self.size[::-1], 255, np.uint8) if mask is None else mask.copy()
+        floor_mask[: self.size[1] // 2 + 1] = 0
+        low = cv2.goodFeaturesToTrack(grey, MAX_CORNERS // 2, 0.001, 7, mask=floor_mask, blockSize=5)
+        if low is not None:
+            corners = low if corners is None else np.concatenate([corners, low])
         self.prev = (grey, corners)
         return self.chain[-1]
 
@@ -86,10 +136,21 @@ class CameraTracker:
         against the last frame seen."""
         self.failed += 1
         self.chain.append(self.chain[-1].copy())
+        self.steps.append(np.full(3, np.nan))
         return self.chain[-1]
 
     def rotations(self) -> np.ndarray:
         return np.stack(self.chain)
+
+    def motion(self) -> np.ndarray:
+        """[T,3,4]: rotations() beside each frame's camera centre in camera 0's coordinates, in units of the
+        floor's distance from the camera (0 where the floor's parallax gave no translation)."""
+        steps = np.stack(self.steps)
+        known = np.isfinite(steps[:, 0])
+        known[0] = True
+        idx = np.arange(len(steps))
+        steps = np.stack([np.interp(idx, idx[known], steps[known, i]) for i in range(3)], axis=1)
+        return np.concatenate([self.rotations(), np.cumsum(steps, axis=0)[:, :, None]], axis=2)
 
     @property
     def notes(self) -> list[str]:
@@ -124,4 +185,6 @@ class CameraTracker:
         if h is None or inliers is None or int(inliers.sum()) < MIN_INLIERS:
             return None
         r = rotation_from_homography(h, self.k)
-        return r if turn_degrees(r) <= MAX_TURN_DEG else None
+        if turn_degrees(r) > MAX_TURN_DEG:
+            return None
+        return floor_motion(a, b, self.k, r)

@@ -237,7 +237,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
             fitter.close()  # a worker still running (an error, an interrupt) is killed and reaped
     except KeyboardInterrupt as exc:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes(),
-                         info, stride, f_px, camtrack.rotations(), partial=_interrupted(exc))
+                         info, stride, f_px, camtrack.motion(), partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
 
     if not any(recs.detected):
@@ -246,10 +246,10 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
         raise NoPersonError(f"no person found in {info.path.name} ({len(recs)} frames looked at)")
     try:
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes(),
-                         info, stride, f_px, camtrack.rotations(), partial=stop[0] if stop else None)
+                         info, stride, f_px, camtrack.motion(), partial=stop[0] if stop else None)
     except KeyboardInterrupt as exc:  # every frame is fitted: finish again (a CLI ignores further signals)
         motion = _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, tm, notes(),
-                         info, stride, f_px, camtrack.rotations(), partial=_interrupted(exc))
+                         info, stride, f_px, camtrack.motion(), partial=_interrupted(exc))
         raise VideoInterrupted(motion, len(fitted["pose"])) from None
     motion.body_model = body_label(body)
     if stop is not None:
@@ -346,12 +346,17 @@ def _finish(recs, fitted, fps, gap_frames, smooth, model, data, body, temporal, 
 
 
 def _frames_of(turns, a, b, n):
-    """The camera turns of kept frames a..b-1 (turns has one per frame looked at; an interrupt may leave it one
-    short or long), re-based so that the first kept frame's camera is the reference."""
+    """The camera turns of kept frames a..b-1 (turns [T,3,3], or [T,3,4] with the camera centres beside them: one
+    per frame looked at; an interrupt may leave it one short or long), re-based so that the first kept frame's
+    camera is the reference."""
     if len(turns) < n:
         turns = np.concatenate([turns, np.repeat(turns[-1:], n - len(turns), 0)])
     turns = turns[a:b]
-    return turns[0].T @ turns
+    rot = turns[0, :, :3].T @ turns[..., :3]
+    if turns.shape[-1] == 3:
+        return rot
+    centres = (turns[..., 3] - turns[0, :, 3]) @ turns[0, :, :3]  # R₀ᵀ (c_t - c₀), as rows
+    return np.concatenate([rot, centres[..., None]], axis=2)
 
 
 # ------------------------------------------------------------------------------------------------- CLI

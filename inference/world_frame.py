@@ -6,8 +6,8 @@
 2. gravity: "up" is first the trunk's mean direction (inference.temporal.trunk_up), then the normal of a floor
    plane fitted to the body's lowest points in the frames where a foot is down (inference.temporal.floor_plane;
    the trunk holds the directions the contacts do not spread along); the world is turned so that it is +Y;
-3. the floor: that plane, put at y = 0; the camera's height above it follows (the camera centre stays at the
-   first frame's, the camera's translation is not estimated);
+3. the floor: that plane, put at y = 0; the camera's height above it follows (a travelling camera's centres,
+   measured in floor distances by inference.camera_motion, are scaled by that height and carry the bodies);
 4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
    where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
    drifts), interpolated through jumps and smoothed; then foot sliding is removed along the camera's line of
@@ -115,10 +115,48 @@ def lowest_points(model, pose, betas, transl, count: int = 1) -> np.ndarray:
     return np.take_along_axis(v, idx[..., None], axis=1)
 
 
+SINK_KEPT = 0.02  # m: a frame may stay this far below the floor after the lift is smoothed
+
+
+def lift_out_of_floor(low_y, fps) -> np.ndarray:
+    """The lowest point's height per frame [T] → a lift [T] (m, >= 0) that takes the frames sunk into the floor
+    (depth errors a planted foot's correction did not reach: a step, a turn) back onto it, smoothed over ~0.05 s
+    so that it adds no jerk, and never leaving a frame more than SINK_KEPT under."""
+    from .temporal import gaussian_smooth
+
+    need = np.maximum(0.0, -np.asarray(low_y, dtype=np.float64))
+    return np.maximum(gaussian_smooth(need, max(1.0, 0.05 * fps)), need - SINK_KEPT)
+
+
 CHUNK = 512  # frames skinned at once
+MIN_TRAVEL = 0.5  # floor distances (0.8 m for a camera 1.6 m high): a shorter camera path is noise
+CENTRE_SMOOTH_S = 0.15  # s: the Gaussian's sigma over a moving camera's centres
 def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) -> WorldMotion:
     """pose [T,24,3], transl [T,3]: the fitted bodies in each frame's camera; turns [T,3,3]: camera t → camera 0
-    (None: a still camera); betas [K]. → WorldMotion (steps in the module docstring)."""
+    (None: a still camera), or [T,3,4] with camera t's centre in camera 0's coordinates beside it, in units of
+    the floor's distance (CameraTracker.motion); betas [K]. → WorldMotion (steps in the module docstring).
+
+    A moving camera's centres are scaled by the camera's height, found by a first placement with the turns
+    alone (the height barely depends on where the camera went), and the bodies are carried along with them."""
+    if turns is not None and np.shape(turns)[-1] == 4:
+        turns = np.asarray(turns, dtype=np.float64)
+        rot, centres = turns[..., :3], turns[..., 3]
+        # a camera held on one spot still drifts by the steps' noise (10-20 cm over a clip, a few % of its
+        # height a second): a travel below MIN_TRAVEL floor distances is taken as none
+        if not np.ptp(centres, axis=0).max() >= MIN_TRAVEL:
+            return place_in_world(model, pose, transl, betas, rot, fps, smooth)
+        height = place_in_world(model, pose, transl, betas, rot, fps, smooth).facts["camera_height_m"]
+        from .temporal import gaussian_smooth
+
+        # each step's translation is read off a few dozen floor corners: smoothed over ~0.15 s (a walk's bob
+        # and a hand's shake are not worth the noise they bring into the body's path)
+        centres = gaussian_smooth(centres, max(1.0, CENTRE_SMOOTH_S * fps))
+        return placed(model, pose, transl, betas, rot, centres * height, fps, smooth)
+    return placed(model, pose, transl, betas, turns, None, fps, smooth)
+
+
+def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMotion:
+    """place_in_world with the camera centres known in metres (centres [T,3] in camera 0's coordinates, or None)."""
     from .body.kinematics import motion_joints
     from .conventions import CAMERA_TO_WORLD
     from .results import reframe
@@ -130,6 +168,8 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
     rest_pelvis = model.data.shaped(betas)[1][0]
     cam = CAMERA_TO_WORLD @ turns  # [T,3,3] camera t → world (world = frame 0's level camera, Y up)
     pose, transl = reframe(pose, transl, rest_pelvis, rotation=cam)
+    moved = np.zeros((t, 3)) if centres is None else np.asarray(centres, dtype=np.float64) @ CAMERA_TO_WORLD.T
+    transl = transl + moved  # each body is seen from its own frame's camera centre
     pose, transl = smooth_motion(pose, transl, fps, strength=smooth)
 
     joints = motion_joints(model, pose, betas, transl)
@@ -147,15 +187,16 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
     feet = joints[:, FOOT_JOINTS] @ level.T
     floor = float(np.median(low[down, 1])) if down.any() else float(np.percentile(low[:, 1], 5))
     transl, low, feet = transl - [0.0, floor, 0.0], low - [0.0, floor, 0.0], feet - [0.0, floor, 0.0]
-    eye = np.array([0.0, -floor, 0.0])  # the camera centre (the world origin before the floor moved)
-    scales = depth_scales(low, down, eye[1], fps) if eye[1] > 0.3 else np.ones(t)
+    eye = moved @ level.T - [0.0, floor, 0.0]  # camera centres [T,3] (origin: frame 0's, before the floor moved)
+    scales = depth_scales(low, down, eye[:, 1], fps) if eye[:, 1].min() > 0.3 else np.ones(t)
     shift = (scales - 1.0)[:, None] * (low - eye)
     transl, feet = transl + shift, feet + shift[:, None]
     sight = (transl + rest_pelvis - eye)[:, [0, 2]]  # horizontal line of sight camera → pelvis
     sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
     transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
+    transl = transl + [0.0, 1.0, 0.0] * lift_out_of_floor(lowest_points(model, pose, betas, transl)[:, 1], fps)[:, None]
     tilt = float(np.degrees(np.arccos(np.clip(-cam[0][1, 1], -1, 1))))  # first frame's camera-up vs the world's
-    facts = {"camera_height_m": float(eye[1]), "first_camera_tilt_deg": tilt,
+    facts = {"camera_height_m": float(eye[0, 1]), "first_camera_tilt_deg": tilt,
              "depth_scale_range": [float(scales.min()), float(scales.max())],
              "contact_frames": int(down.sum())}
-    return WorldMotion(pose, transl, cam, np.repeat(eye[None], t, 0), contact, facts)
+    return WorldMotion(pose, transl, cam, eye, contact, facts)

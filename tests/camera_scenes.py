@@ -47,3 +47,30 @@ def euler(yaw_deg, pitch_deg, roll_deg) -> np.ndarray:
     from scipy.spatial.transform import Rotation
 
     return Rotation.from_euler("yxz", [yaw_deg, pitch_deg, roll_deg], degrees=True).as_matrix()
+
+
+FLOOR_M_PER_PX = 0.01  # the floor and wall canvases' texel size, metres
+
+
+def render_room(floor: np.ndarray, wall: np.ndarray, turn: np.ndarray, centre, height: float = 1.6,
+                wall_distance: float = 12.0) -> np.ndarray:
+    """The W x H frame of a camera that moves (a 3D scene, unlike `render`): X_frame = turn (X - centre) for X in
+    level coordinates (x right, y down, z forward; the first camera's centre at the origin), seen above a
+    textured floor (y = height, z from 0.5 m to wall_distance) in front of a textured wall (z = wall_distance).
+    Each plane is its canvas (FLOOR_M_PER_PX metres a texel) mapped by its own homography; the floor hides the
+    wall where it is nearer (below the wall's foot)."""
+    import cv2
+
+    s, c = FLOOR_M_PER_PX, np.asarray(centre, dtype=np.float64)
+    fh, fw = floor.shape[:2]
+    on_floor = np.array([[s, 0, -fw / 2 * s], [0, 0, height], [0, s, wall_distance - fh * s]])  # texel → X
+    wh, ww = wall.shape[:2]
+    on_wall = np.array([[s, 0, -ww / 2 * s], [0, s, height - wh * s], [0, 0, wall_distance]])
+    out = []
+    for plane, canvas in ((on_wall, wall), (on_floor, floor)):
+        hom = intrinsics() @ turn @ (plane - np.outer(c, [0, 0, 1]))
+        img = cv2.warpPerspective(canvas, hom, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        seen = cv2.warpPerspective(np.full(canvas.shape[:2], 255, np.uint8), hom, (W, H), flags=cv2.INTER_NEAREST)
+        out.append((img, seen > 0))
+    (wall_img, _), (floor_img, floor_seen) = out
+    return np.where(floor_seen[..., None], floor_img, wall_img)

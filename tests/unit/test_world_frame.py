@@ -86,6 +86,37 @@ def test_a_panning_tilting_camera_does_not_move_the_body_in_the_world(model):
     assert np.ptp(naive.transl, axis=0).max() > 0.5
 
 
+def test_a_walking_camera_carries_its_view_and_the_body_stays_still(model):
+    """The camera walks 1.1 m towards a still person while panning: each frame sees the body nearer; with the
+    camera's centres (CameraTracker.motion's [T,3,4], in units of its height) the body stays put in the world,
+    and the camera's path comes back in metres."""
+    t = 20
+    pose, transl, betas = _world_motion(model, t)
+    turns = _pan_tilt(t)
+    centres = np.stack([[0.1 * i / t, 0.0, -0.06 * i] for i in range(t)])  # world (Y up), from the first camera
+    pose_c, transl_c = _seen_by(model, pose, transl - centres, betas, CAMERA_TO_WORLD @ turns)
+    motion = np.concatenate([turns, (centres @ CAMERA_TO_WORLD / EYE)[..., None]], axis=2)  # CAMERA_TO_WORLDᵀ c
+    world = _placed(model, pose_c, transl_c, betas, motion)
+    assert np.ptp(world.transl, axis=0).max() < 0.03
+    walked = world.camera_position - world.camera_position[0]
+    # metres walked between frames 5 and 15 (the path is smoothed over ~0.15 s, which rounds its ends off)
+    assert np.linalg.norm(walked[15] - walked[5]) == pytest.approx(np.linalg.norm(centres[15] - centres[5]), rel=0.1)
+    turned_only = _placed(model, pose_c, transl_c, betas, turns)  # the rotations alone: the body walks
+    assert np.ptp(turned_only.transl, axis=0).max() > 0.3
+
+
+def test_a_camera_drifting_a_few_centimetres_is_taken_as_held_on_its_spot(model):
+    """Centres that wander 10 cm (the steps' noise on a camera held in place) move neither body nor camera."""
+    t = 20
+    pose, transl, betas = _world_motion(model, t)
+    turns = _pan_tilt(t)
+    pose_c, transl_c = _seen_by(model, pose, transl, betas, CAMERA_TO_WORLD @ turns)
+    wander = np.random.default_rng(1).normal(0, 0.03, (t, 3)) / EYE
+    world = _placed(model, pose_c, transl_c, betas, np.concatenate([turns, wander[..., None]], axis=2))
+    assert np.ptp(world.transl, axis=0).max() < 0.01
+    assert np.ptp(world.camera_position, axis=0).max() < 1e-9
+
+
 def test_turns_measured_from_the_background_keep_the_body_still(model):
     """The same, with the camera's turns measured by CameraTracker on rendered background frames."""
     from inference.camera_motion import CameraTracker
@@ -165,3 +196,17 @@ def test_a_slow_sideways_shuffle_stays_on_its_pixels(model):
     # up and down a little: the depth pinned along the line of sight (which turns 14° as the person crosses)
     # moves the body's projection toward the horizon by a few pixels
     assert np.abs(drawn - seen)[:, 1].max() < 12.0
+
+
+def test_frames_sunk_into_the_floor_are_lifted_back_smoothly():
+    """A walk whose lowest point dips 6 cm under the floor for a few frames (a step the depth got wrong): the
+    lift brings every frame to within 2 cm of the floor, leaves the frames far from the dip alone, and adds no
+    jump bigger than the dip's own slope."""
+    from inference.world_frame import SINK_KEPT, lift_out_of_floor
+
+    low = np.zeros(60)
+    low[20:26] = -np.array([0.02, 0.05, 0.06, 0.06, 0.04, 0.01])
+    lift = lift_out_of_floor(low, FPS)
+    assert (low + lift >= -SINK_KEPT - 1e-9).all()
+    assert np.abs(lift[:13]).max() == 0 and np.abs(lift[32:]).max() == 0
+    assert np.abs(np.diff(low + lift)).max() <= np.abs(np.diff(low)).max()
