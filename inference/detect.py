@@ -70,6 +70,13 @@ def detect_people(image_rgb: np.ndarray, name: str = "the image",
     return sorted(found, key=lambda d: d.area, reverse=True)
 
 
+# The photo fit's detection runs the mirrored pass for its starting pose (with_mirror) only when this is True.
+# Measured (bench/RESULTS.md, issue 15): it helped the rendered set it was tuned on (reaching 87 -> 71 mm) but not
+# a held-out one (99.2 -> 98.7 mm overall, reaching still worse than MediaPipe), and its pass cost 0.09 s warm,
+# which took the photo CLI past 2.5x a bare MediaPipe process: off until it pays on unseen images.
+MIRRORED_START = False
+
+
 def detect_person(image_rgb: np.ndarray, name: str = "the image",
                   pose_model: str = DEFAULT_POSE_MODEL, mirror_3d: bool = False) -> Detection:
     """(H,W,3) uint8 RGB → the Detection of the largest person, mask at full resolution; NoPersonError when

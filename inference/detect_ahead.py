@@ -9,7 +9,7 @@ GIL. A forked child runs on its own (bench/RESULTS.md, "Photo fit speed", has th
         ... import torch, load the body ...
         det = pending.result()                              # inference.detect.detect_person's Detection
 
-The result is detect_person's own (with the mirrored pass for the fit's 3D term, as fit_photo asks), computed by the same code on the same pixels and sent back pickled through a
+The result is detect_person's own (with the mirrored pass when detect.MIRRORED_START, as fit_photo asks), computed by the same code on the same pixels and sent back pickled through a
 pipe. Its errors (BodyRigError: no person, bad input, a missing model) are raised here as they would be in
 process. Anything else (the child died, a bug, an unreadable answer) makes `result()` run detect_person here
 instead, so the behaviour and the error are exactly the serial ones, only later. The child is used only where
@@ -39,10 +39,10 @@ def fork_usable() -> bool:
 
 
 def _detect(rgb, name, pose_model):
-    from .detect import detect_person
+    from .detect import MIRRORED_START, detect_person
 
     t0 = time.perf_counter()
-    det = detect_person(rgb, name, pose_model=pose_model, mirror_3d=True)  # what fit_photo asks for
+    det = detect_person(rgb, name, pose_model=pose_model, mirror_3d=MIRRORED_START)  # as fit_photo asks
     return det, time.perf_counter() - t0
 
 

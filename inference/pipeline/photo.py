@@ -35,7 +35,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
     from ..body.kinematics import motion_joints
     from ..body.load import body_label, body_model, load_body, speaks_smpl_shape
     from ..camera import PinholeCamera
-    from ..detect import detect_person
+    from ..detect import MIRRORED_START, detect_person
     from ..device import resolve_device
     from ..fit import FitOptions, fit_keypoints
     from ..focal import focal_from_landmarks
@@ -53,7 +53,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
     if detection is None:
         t0 = time.perf_counter()
         report(5, 100, "finding the person")
-        det = detect_person(img.rgb, img.name, pose_model=settings.pose_model, mirror_3d=True)
+        det = detect_person(img.rgb, img.name, pose_model=settings.pose_model, mirror_3d=MIRRORED_START)
         timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -88,7 +88,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
 
     t0 = time.perf_counter()
     report(30, 100, "fitting the body")
-    # the starting pose from the world landmarks averaged with the mirrored image's (bench/RESULTS.md, issue 15);
+    # the starting pose from the world landmarks, averaged with the mirrored image's when detect.MIRRORED_START;
     # the 3D term, the 2D keypoints and the focal estimate keep the plain pass's (the mirrored landmarks in the
     # 3D term too moved a COCO keypoint across the PCK threshold)
     start = world if det.world_mirrored is None else np.asarray(det.world_mirrored, dtype=np.float64)
