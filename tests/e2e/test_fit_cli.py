@@ -14,6 +14,7 @@ import pytest
 
 from inference.body.skeleton import SMPL_JOINT_NAMES
 from inference.results import BodyFit
+from tests.processes import children
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample_photo.jpg"
@@ -145,18 +146,6 @@ def test_bad_out_names_exit_2_with_one_line(tmp_path, name):
     assert len(lines) == 1 and "--out" in lines[0], res.stderr
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the detection child is forked on Linux only")
 def test_sigint_while_the_detection_child_runs_leaves_no_process(tmp_path):
     """SIGINT to the CLI alone (not its group) while its detection child runs: exit 130 and the child is gone."""
@@ -169,9 +158,9 @@ def test_sigint_while_the_detection_child_runs_leaves_no_process(tmp_path):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while not _children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert _children(proc.pid), "the CLI started no detection child"
+        assert children(proc.pid), "the CLI started no detection child"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err

@@ -21,6 +21,7 @@ import pytest
 from inference import chunk_fitter
 from inference.motion_io import load_motion
 from inference.video import fit_video
+from tests.processes import group_members
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "e2e" / "data"
@@ -29,6 +30,26 @@ CLIP = DATA / "gt_plain.mp4"  # 90 frames, 30 fps, 360x640, the open body 3 m aw
 
 def _cmd(*args):
     return [sys.executable, "-m", "inference", "video", *map(str, args)]
+
+
+# tqdm draws "fit:   0%| 0/N" before anything is fitted: the bar counting fitted frames says fitting has begun
+FIT_PROGRESS = re.compile(rb"fit:\s*\d+%\|[^|]*\|\s*[1-9]\d*/")
+
+
+def watch_fit_progress(proc):
+    """Read a running CLI's stderr in a thread → (chunks read so far, an Event set once it has fitted frames,
+    the reading thread)."""
+    seen, fitted = [], threading.Event()
+
+    def read():
+        for chunk in iter(lambda: proc.stderr.read(64), b""):
+            seen.append(chunk)
+            if FIT_PROGRESS.search(b"".join(seen[-4:])):
+                fitted.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return seen, fitted, reader
 
 
 def _env():
@@ -159,20 +180,7 @@ def _stop_during_fit(tmp_path, signals, gap=0.05):
     out = tmp_path / "partial.npz"
     proc = subprocess.Popen(_cmd(clip, "--out", out, "--body", "tiny", "--device", "cpu"), cwd=REPO, env=_env(),
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    seen = []
-    fitted = threading.Event()
-
-    # tqdm draws "fit:   0%| 0/N" before anything is fitted: wait until the bar counts fitted frames.
-    progress = re.compile(rb"fit:\s*\d+%\|[^|]*\|\s*[1-9]\d*/")
-
-    def read():
-        for chunk in iter(lambda: proc.stderr.read(64), b""):
-            seen.append(chunk)
-            if progress.search(b"".join(seen[-4:])):
-                fitted.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    seen, fitted, reader = watch_fit_progress(proc)
     try:
         assert fitted.wait(240), b"".join(seen)[-500:]
         time.sleep(0.3)
@@ -476,18 +484,6 @@ def test_a_worker_failure_is_met_again_in_process():
         os.kill(pid, 0)
 
 
-def _group_members(pgid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(stat.parent.name))
-    return out
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.skipif(chunk_fitter.cpus_available() < 2, reason="the CLI uses a worker only with two cores")
 def test_ctrl_c_while_the_worker_fits_leaves_no_process(tmp_path):
@@ -497,19 +493,10 @@ def test_ctrl_c_while_the_worker_fits_leaves_no_process(tmp_path):
     out = tmp_path / "partial.npz"
     proc = subprocess.Popen(_cmd(clip, "--out", out, "--body", "tiny", "--device", "cpu"), cwd=REPO, env=_env(),
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
-    seen, fitted = [], threading.Event()
-    progress = re.compile(rb"fit:\s*\d+%\|[^|]*\|\s*[1-9]\d*/")
-
-    def read():
-        for chunk in iter(lambda: proc.stderr.read(64), b""):
-            seen.append(chunk)
-            if progress.search(b"".join(seen[-4:])):
-                fitted.set()
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    seen, fitted, reader = watch_fit_progress(proc)
     try:
         assert fitted.wait(240), b"".join(seen)[-500:]
-        others = [p for p in _group_members(proc.pid) if p != proc.pid]
+        others = [p for p in group_members(proc.pid) if p != proc.pid]
         assert others, "the CLI started no worker"
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(120)
@@ -518,11 +505,11 @@ def test_ctrl_c_while_the_worker_fits_leaves_no_process(tmp_path):
         assert rc == 130 and "Traceback" not in err and "interrupted" in err, err[-800:]
         assert out.exists()
         deadline = time.monotonic() + 5  # multiprocessing's resource tracker leaves when its pipe closes
-        while _group_members(proc.pid) and time.monotonic() < deadline:
+        while group_members(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _group_members(proc.pid), "processes left behind"
+        assert not group_members(proc.pid), "processes left behind"
     finally:
-        if proc.poll() is None or _group_members(proc.pid):
+        if proc.poll() is None or group_members(proc.pid):
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
