@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from inference.results import MotionFit
+from tests.clips import read_frames
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "e2e" / "data"
@@ -47,16 +48,6 @@ def _truth():
     return motion, gt
 
 
-def _video_frames():
-    cap = cv2.VideoCapture(str(CLIP))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(f)
-
-
 def _box(mask):
     v, u = np.nonzero(mask)
     return np.array([u.min(), v.min(), u.max() + 1, v.max() + 1], float)
@@ -74,7 +65,7 @@ def test_overlay_lands_on_the_person_in_the_rendered_clip():
     s = 202 / 360  # panel / video
     joints = motion_joints(body_model(data, "cpu"), gt["pose"], gt["betas"], gt["transl"])
     fx, fy, cx, cy = gt["cam"]
-    frames = _video_frames()
+    frames = read_frames(CLIP)
     for k, t in enumerate(prev.frames):
         # the truth's joints as rendered, projected by hand: camera = R_x(pi) world (flip y and z)
         pc = joints[t] * [1.0, -1.0, -1.0]
@@ -150,7 +141,7 @@ def test_demo_given_a_video_makes_the_motion_the_blend_and_the_sheet(tmp_path):
 
     from inference.fileio import is_complete
 
-    frames = _video_frames()[:15]
+    frames = read_frames(CLIP)[:15]
     clip = tmp_path / "short.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (360, 640))
     for f in frames:

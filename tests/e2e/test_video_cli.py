@@ -21,6 +21,7 @@ import pytest
 from inference import chunk_fitter
 from inference.motion_io import load_motion
 from inference.video import fit_video
+from tests.clips import read_frames
 from tests.processes import group_members
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,13 +62,7 @@ def video_cli(*args, timeout=300):
 
 
 def _frames(path=CLIP):
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(f)
+    return read_frames(path)
 
 
 def _write_avi(path, frames, fps=30.0):
