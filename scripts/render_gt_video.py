@@ -369,15 +369,33 @@ def render_frames(bpy, scene, n, out_mp4: Path, fps: float, size, crf: int | Non
         cv2.imwrite(str(out_mp4.with_name(out_mp4.stem + "_frame0.png")), cv2.imread(str(frames[0])))
 
 
+def add_render_camera(bpy, scene, collection, w: int, h: int, samples: int):
+    """The scene's camera (focal length in pixels = the image diagonal, inference.fit.default_focal), a key
+    light and Cycles at w x h → (camera object, focal px). Both clips are rendered through it."""
+    from inference.fit import default_focal
+    from bodyrig.operators.render import add_key_light, setup_cycles
+
+    focal = default_focal(w, h)
+    cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    cam.data.sensor_fit = "HORIZONTAL"
+    cam.data.sensor_width = SENSOR_MM
+    cam.data.lens = SENSOR_MM * focal / w  # f_px = lens / sensor_width * width
+    collection.objects.link(cam)
+    scene.camera = cam
+    add_key_light(collection)
+    setup_cycles(scene, samples=samples, transparent=False)
+    scene.render.resolution_x, scene.render.resolution_y = w, h
+    scene.render.resolution_percentage = 100
+    return cam, focal
+
+
 def render_moving(args) -> int:
     """The walking person in the textured room, one clip + truth per camera in args.camera (comma list)."""
     import bpy
     from scipy.spatial.transform import Rotation
 
     from inference.body.load import load_body
-    from inference.fit import default_focal
     from bodyrig.operators.animate import animate
-    from bodyrig.operators.render import add_key_light, setup_cycles
     from bodyrig.operators.rig import build_character
 
     kinds = [k.strip() for k in args.camera.split(",") if k.strip()]
@@ -397,18 +415,8 @@ def render_moving(args) -> int:
     animate(char, walk["pose"], walk["transl"], args.fps)  # body frame = world frame: floor at Blender z = 0
     build_room(bpy, char.collection)
     w, h = args.width, args.height
-    focal = default_focal(w, h)
-    cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    cam.data.sensor_fit = "HORIZONTAL"
-    cam.data.sensor_width = SENSOR_MM
-    cam.data.lens = SENSOR_MM * focal / w
+    cam, focal = add_render_camera(bpy, scene, char.collection, w, h, args.samples)
     cam.data.clip_end = 100.0
-    char.collection.objects.link(cam)
-    scene.camera = cam
-    add_key_light(char.collection)
-    setup_cycles(scene, samples=args.samples, transparent=False)
-    scene.render.resolution_x, scene.render.resolution_y = w, h
-    scene.render.resolution_percentage = 100
     scene.render.use_persistent_data = True  # the room is synced once, not per frame
 
     from inference.body.kinematics import motion_joints
@@ -452,9 +460,7 @@ def main(argv=None) -> int:
     import bpy
 
     from inference.body.load import load_body
-    from inference.fit import default_focal
     from bodyrig.operators.animate import animate
-    from bodyrig.operators.render import add_key_light, setup_cycles
     from bodyrig.operators.rig import build_character
 
     out = Path(args.out)
@@ -473,20 +479,10 @@ def main(argv=None) -> int:
     animate(char, pose, np.zeros((n, 3)), args.fps)
 
     w, h = args.width, args.height
-    focal = default_focal(w, h)
-    cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    cam.data.sensor_fit = "HORIZONTAL"
-    cam.data.sensor_width = SENSOR_MM
-    cam.data.lens = SENSOR_MM * focal / w  # f_px = lens / sensor_width * width
+    cam, focal = add_render_camera(bpy, scene, char.collection, w, h, args.samples)
     cam_z = 1.1
     cam.location = (0.0, -CAMERA_DISTANCE, cam_z)
     cam.rotation_euler = (math.pi / 2, 0.0, 0.0)  # level, looking along +Y
-    char.collection.objects.link(cam)
-    scene.camera = cam
-    add_key_light(char.collection)
-    setup_cycles(scene, samples=args.samples, transparent=False)
-    scene.render.resolution_x, scene.render.resolution_y = w, h
-    scene.render.resolution_percentage = 100
 
     # WORLD frame (camera at the origin, Y up, Z toward the viewer) = body frame shifted: a body point p lands
     # in Blender at M p + L (M = +90 deg about X, L the armature location); world = M^T (blender - C).
