@@ -9,10 +9,12 @@ GIL. A forked child runs on its own (bench/RESULTS.md, "Photo fit speed", has th
         ... import torch, load the body ...
         det = pending.result()                              # inference.detect.detect_person's Detection
 
-The result is detect_person's own (with the mirrored pass when detect.MIRRORED_START, as fit_photo asks), computed by the same code on the same pixels and sent back pickled through a
-pipe. Its errors (BodyRigError: no person, bad input, a missing model) are raised here as they would be in
-process. Anything else (the child died, a bug, an unreadable answer) makes `result()` run detect_person here
-instead, so the behaviour and the error are exactly the serial ones, only later. The child is used only where
+The result is detect_person's own (with the mirrored pass when detect.MIRRORED_START, as fit_photo asks),
+computed by the same code on the same pixels and sent back through a pipe as plain arrays and JSON (an .npz read
+with allow_pickle=False: nothing read from the pipe can run code). Its errors (BodyRigError: no person, bad input,
+a missing model) are raised here as they would be in process. Anything else (the child died, a bug, an unreadable
+answer) makes `result()` run detect_person here instead, so the behaviour and the error are exactly the serial
+ones, only later. The child is used only where
 fork is safe: Linux, and a parent that has neither MediaPipe nor torch loaded and runs no other thread (a forked
 copy of their threads' state is not safe to use). Elsewhere `result()` simply detects in process. The child takes
 Ctrl-C and SIGTERM with the default action (it dies with the process group); leaving the block kills and reaps a
@@ -21,13 +23,16 @@ child still running, so none is left behind on an error or an interrupt.
 
 from __future__ import annotations
 
+import io
+import json
 import os
-import pickle
 import signal
 import sys
 import threading
 import time
 import warnings
+
+import numpy as np
 
 from .mediapipe_pose import DEFAULT_POSE_MODEL
 
@@ -44,6 +49,47 @@ def _detect(rgb, name, pose_model):
     t0 = time.perf_counter()
     det = detect_person(rgb, name, pose_model=pose_model, mirror_3d=MIRRORED_START)  # as fit_photo asks
     return det, time.perf_counter() - t0
+
+
+_FIELDS = ("box", "keypoints2d", "world_landmarks", "mask", "world_mirrored")
+
+
+def encode_answer(kind: str, value) -> bytes:
+    """("ok", (Detection, seconds)) or ("error", BodyRigError) → bytes for the pipe: an .npz of the Detection's
+    arrays beside one JSON member for the rest (no pickle on either side)."""
+    if kind == "error":
+        meta, arrays = {"kind": "error", "error": type(value).__name__, "message": str(value)}, {}
+    else:
+        det, seconds = value
+        meta = {"kind": "ok", "seconds": float(seconds), "num_people": int(det.num_people),
+                "notes": [str(n) for n in det.notes]}
+        arrays = {f: getattr(det, f) for f in _FIELDS if getattr(det, f) is not None}
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
+    return buf.getvalue()
+
+
+def decode_answer(raw: bytes):
+    """encode_answer's bytes → ("ok", (Detection, seconds)) or ("error", BodyRigError); None for anything else
+    (a child that died mid-way, an empty or cut-short answer, an error class that is not ours)."""
+    from . import errors
+    from .detect import Detection
+
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {f: z[f] for f in _FIELDS if f in z.files}
+        if meta.get("kind") == "error":
+            cls = getattr(errors, str(meta.get("error")), None)
+            if not (isinstance(cls, type) and issubclass(cls, errors.BodyRigError)):
+                return None
+            return "error", cls(str(meta.get("message", "")))
+        if meta.get("kind") != "ok":
+            return None
+        det = Detection(**arrays, num_people=int(meta["num_people"]), notes=[str(n) for n in meta["notes"]])
+        return "ok", (det, float(meta["seconds"]))
+    except Exception:  # noqa: BLE001 - any unreadable answer means the parent detects itself
+        return None
 
 
 class DetectAhead:
@@ -85,7 +131,7 @@ class DetectAhead:
                 except BodyRigError as exc:
                     payload = ("error", exc)
                 with os.fdopen(write_fd, "wb") as out:
-                    out.write(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+                    out.write(encode_answer(*payload))
                 code = 0
             except BaseException:  # noqa: BLE001 - the parent sees no answer and detects itself
                 pass
@@ -104,11 +150,7 @@ class DetectAhead:
             self._reap(kill=True)
             raise
         self._reap(kill=False)  # it has sent everything: it is exiting
-        try:
-            kind, value = pickle.loads(raw)  # our own child's bytes, through our own pipe
-        except Exception:  # noqa: BLE001 - it died mid-way: empty or cut short
-            return None
-        return (kind, value) if kind in ("ok", "error") else None
+        return decode_answer(raw)
 
     def result(self):
         """The Detection of the largest person (raises what detect_person raises)."""

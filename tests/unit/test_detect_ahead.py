@@ -130,3 +130,41 @@ def test_fork_is_refused_once_mediapipe_is_loaded():
     from inference.detect_ahead import fork_usable
 
     assert not fork_usable()
+
+
+def test_the_answer_crosses_the_pipe_without_pickle():
+    """The wire format keeps every field of a Detection and its errors, and refuses what is not its own: a
+    pickle (which could run code when read), a cut-short answer, an error class from outside inference.errors."""
+    import pickle
+
+    from inference.detect import Detection
+    from inference.detect_ahead import decode_answer, encode_answer
+    from inference.errors import NoPersonError
+
+    rng = np.random.default_rng(0)
+    det = Detection(box=rng.random(4, dtype=np.float32), keypoints2d=rng.random((33, 3), dtype=np.float32),
+                    world_landmarks=rng.random((33, 3), dtype=np.float32),
+                    mask=rng.random((5, 7), dtype=np.float32), num_people=3, notes=["used the largest of 3"],
+                    world_mirrored=rng.random((33, 3), dtype=np.float32))
+    for world_mirrored in (det.world_mirrored, None):
+        det.world_mirrored = world_mirrored
+        kind, (got, seconds) = decode_answer(encode_answer("ok", (det, 0.25)))
+        assert kind == "ok" and seconds == 0.25
+        assert got.num_people == 3 and got.notes == det.notes
+        for f in ("box", "keypoints2d", "world_landmarks", "mask"):
+            np.testing.assert_array_equal(getattr(got, f), getattr(det, f))
+            assert getattr(got, f).dtype == np.float32
+        assert (got.world_mirrored is None) == (world_mirrored is None)
+        if world_mirrored is not None:
+            np.testing.assert_array_equal(got.world_mirrored, world_mirrored)
+    kind, err = decode_answer(encode_answer("error", NoPersonError("no person found in x.png")))
+    assert kind == "error" and type(err) is NoPersonError and str(err) == "no person found in x.png"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    assert decode_answer(pickle.dumps(("ok", Evil()))) is None
+    raw = encode_answer("ok", (det, 0.25))
+    assert decode_answer(raw[: len(raw) // 2]) is None and decode_answer(b"") is None
+    assert decode_answer(encode_answer("error", RuntimeError("not ours"))) is None
