@@ -207,3 +207,28 @@ def test_depth_hypotheses_correct_an_impossible_flip_in_the_landmarks(open_model
 
     assert error(FitOptions(depth_hypotheses=False)) > 60.0
     assert error(FitOptions(depth_hypotheses=True)) < 30.0
+
+
+def test_a_wrong_wrist_keypoint_does_not_drag_the_arm(open_model):
+    """MediaPipe's 2D keypoints of an arm crossing the body are the ones it gets wrong (bench/RESULTS.md: 24 px
+    on the held-out reaching renders), while its world landmarks of that arm stay near the truth. Here the
+    right wrist's keypoint sits 15% of the person's height off (on the chest), its visibility as high as the
+    others'; every other keypoint and all world landmarks are exact. The robust 2D term gives up on that one
+    keypoint instead of bending the arm towards it: the right wrist ends within 40 mm of the truth and the elbow
+    within 20 mm (10 and 4 mm; the former scale and 3D weight, sigma 0.15 and w_bone3d 0.05: 92 and 40 mm)."""
+    pose = _pose(20.0)
+    pose[J["right_shoulder"]] = [0.0, -0.2, 1.1]
+    pose[J["right_elbow"]] = [0.0, 1.3, 0.0]
+    pose[J["left_shoulder"]] = [0.0, 0.3, -1.2]
+    f = 900.0
+    kp, world, truth = _observe(open_model, pose, np.array([0.0, -0.1, 3.2]), f)
+    height = np.ptp(kp[kp[:, 2] > 0, 1])
+    off = kp.copy()
+    off[MP["right_wrist"], 0] += 0.15 * height
+    r = fit_keypoints(open_model, off[None], np.array([[f, f, W / 2, H / 2]]), world=world[None])
+    with torch.no_grad():
+        j = open_model(r.pose, r.betas, r.transl).joints[0, :24].double().numpy()
+    # the fitted body and the truth, both about their pelvis (scale and depth of the whole body are not the point)
+    rel = lambda a, n: 1000 * np.linalg.norm((a[J[n]] - a[0]) - (truth[J[n]] - truth[0]))  # noqa: E731
+    assert rel(j, "right_wrist") < 40.0
+    assert rel(j, "right_elbow") < 20.0
