@@ -218,12 +218,17 @@ class FitOptions:
     # Start from each limb bone's depth flipped too and keep the lowest energy. Off: on the rendered 3D set it
     # picked a wrong flip for a deep crouch (70 -> 180 mm) and did not pay elsewhere (bench/RESULTS.md).
     depth_hypotheses: bool = False
+    # A person whose world landmarks show the back is also fitted with left and right exchanged and the depths
+    # mirrored (init_pose.left_right_swapped), the lower full energy kept: a back view without a face leaves
+    # MediaPipe's left/right a guess. Only such images pay (a second body in the batch).
+    back_swap: bool = True
 
 
 @dataclass
 class FitResult:
     """pose [B,24,3] axis-angle (camera frame root), betas [B,K], transl [B,3], joints [B,M,3] camera frame
-    (the matched joints, kmap order), joints2d [B,M,2] px, final loss [B] (numpy arrays)."""
+    (the matched joints, kmap order), joints2d [B,M,2] px, final loss [B] (numpy arrays); swapped [B] bool: the
+    fit kept took MediaPipe's left and right the other way round (FitOptions.back_swap)."""
 
     pose: np.ndarray
     betas: np.ndarray
@@ -231,6 +236,7 @@ class FitResult:
     joints: np.ndarray
     joints2d: np.ndarray
     loss: np.ndarray
+    swapped: np.ndarray | None = None
 
 
 class Adam:
@@ -362,10 +368,34 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     Runs with one torch CPU thread (`device.small_work_threads`): its ops are tiny, threads only add overhead.
     """
     from .device import small_work_threads
+    from .init_pose import faces_away, left_right_swapped
 
+    opt = options or FitOptions()
+    kp = np.asarray(keypoints2d, dtype=np.float64).reshape(-1, 33, 3)
+    b = kp.shape[0]
+    back = np.zeros(b, dtype=bool)
+    if opt.back_swap and world is not None and init_pose is None:
+        world = np.asarray(world, dtype=np.float64).reshape(b, 33, -1)
+        back = faces_away(world)
+    idx = np.flatnonzero(back)
+    if len(idx):  # the swapped reading of each back view rides along as one more image in the batch
+        world_init = world if world_init is None else np.asarray(world_init, dtype=np.float64).reshape(b, 33, -1)
+        kp_s, world_s = left_right_swapped(kp[idx], world[idx])
+        more = lambda a: None if a is None else np.concatenate(  # noqa: E731  (each image's row, then the swaps')
+            [np.asarray(a, dtype=np.float64).reshape(b, -1), np.asarray(a, dtype=np.float64).reshape(b, -1)[idx]])
+        cam, init_betas, init_transl = more(cam), more(init_betas), more(init_transl)
+        world_init = np.concatenate([world_init, left_right_swapped(kp[idx], world_init[idx])[1]])
+        kp, world = np.concatenate([kp, kp_s]), np.concatenate([world, world_s])
     with small_work_threads(1):
-        return _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
-                              world_init)
+        res = _fit_keypoints(model, kp, cam, world, init_pose, init_betas, init_transl, opt, progress, world_init)
+    swapped = np.zeros(b, dtype=bool)
+    for k, i in enumerate(idx):  # the reading with the lower full energy
+        if res.loss[b + k] < res.loss[i]:
+            swapped[i] = True
+            for field in ("pose", "betas", "transl", "joints", "joints2d", "loss"):
+                getattr(res, field)[i] = getattr(res, field)[b + k]
+    return FitResult(*(getattr(res, f)[:b] for f in ("pose", "betas", "transl", "joints", "joints2d", "loss")),
+                     swapped=swapped)
 
 
 def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
