@@ -266,9 +266,10 @@ def test_a_back_view_is_also_fitted_with_left_and_right_exchanged(open_model, re
     """A person facing the camera, close to it (the perspective tells the two readings apart), one arm reaching
     forward and one knee raised. read_as_back: MediaPipe read the person as seen from behind (left and right
     exchanged, depths mirrored: init_pose.left_right_swapped), as it does on faceless renders (bench/RESULTS.md).
-    Without the swap hypothesis the fit follows that reading (PA-MPJPE over 80 mm against the truth); with it the
-    full energy picks the other reading (under 20 mm) and says so in FitResult.swapped. A person truly seen
-    from behind and read so (read_as_back False: the same person turned round) keeps MediaPipe's reading."""
+    Without the swap hypothesis (FitOptions.back_swap, off by default) the fit follows that reading (PA-MPJPE over
+    80 mm against the truth); with it the full energy picks the other reading (under 20 mm) and says so in
+    FitResult.swapped. A person truly seen from behind and read so (read_as_back False: the same person turned
+    round) keeps MediaPipe's reading."""
     from inference.init_pose import left_right_swapped
     from inference.motion_metrics import pa_mpjpe
 

@@ -91,14 +91,13 @@ def test_nothing_changes_when_the_arm_is_seen_or_the_person_faces_the_camera(mod
 
 def test_the_fit_follows_the_corrected_arm(model):
     """The hidden arm has no 2D weight, so its depth is the 3D term's: with the landmarks' mistake the fitted
-    elbow ends between the torso and the camera; with the check on (the default) it ends beyond the torso. (The
-    left/right swap of back views is off here: its other reading of the body would blur what is compared.)"""
+    elbow ends between the torso and the camera; with the check on (the default) it ends beyond the torso."""
     kp, world, truth = _scene(model, 180.0)
     guess = _guessed_behind(world)
     cam = np.array([[F, F, W / 2, H / 2]])
     ends = {}
     for on in (False, True):
-        res = fit_keypoints(model, kp[None], cam, world=guess[None], options=FitOptions(occlusion_depth=on, back_swap=False))
+        res = fit_keypoints(model, kp[None], cam, world=guess[None], options=FitOptions(occlusion_depth=on))
         kmap = KeypointMap(model.joint_names)
         j = res.joints[0]
         ends[on] = j[kmap.names.index("left_elbow"), 2] - j[kmap.names.index("left_shoulder"), 2]
