@@ -220,7 +220,7 @@ class FitOptions:
     depth_hypotheses: bool = False
     # A person whose world landmarks show the back is also fitted with left and right exchanged and the depths
     # mirrored (init_pose.left_right_swapped), the lower full energy kept: a back view without a face leaves
-    # MediaPipe's left/right a guess. Off: on the rendered sets it fired 3 times in 103 images; PA-MPJPE fell
+    # MediaPipe's left/right a guess. Off: on the rendered sets it fired 3 times in 102 images; PA-MPJPE fell
     # each time (230 -> 173 mm where MediaPipe had read a front as a back), but twice MediaPipe had been right and
     # the body came out facing the wrong way (MPJPE 143 -> 350 mm), which PA-MPJPE forgives (bench/RESULTS.md).
     back_swap: bool = False
