@@ -8,7 +8,8 @@ Energy, per image (weights in `FitOptions`):
   world-landmark ones, weighted by visibility with a floor (`bone_weights_3d`: a hidden limb keeps MediaPipe's
   guess; a hidden limb that MediaPipe puts in front of the torso hiding it is reversed first,
   `init_pose.occlusion_flips`); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
-  (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md);
+  (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md); optionally a body seen from behind fitted with
+  MediaPipe's left and right exchanged too (`FitOptions.back_swap`, off), the lower full energy kept;
 - priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
   inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
   from a regressor), a shape regulariser (L2 of the betas).

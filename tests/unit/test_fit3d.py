@@ -210,10 +210,9 @@ def test_depth_hypotheses_correct_an_impossible_flip_in_the_landmarks(open_model
 
 
 def test_a_wrong_wrist_keypoint_does_not_drag_the_arm(open_model):
-    """MediaPipe's 2D keypoints of an arm crossing the body are the ones it gets wrong (bench/RESULTS.md: 24 px
-    on the held-out reaching renders), while its world landmarks of that arm stay near the truth. Here the
-    right wrist's keypoint sits 15% of the person's height off (on the chest), its visibility as high as the
-    others'; every other keypoint and all world landmarks are exact. The robust 2D term gives up on that one
+    """One keypoint far off with a high visibility (a wrist put on the chest) while the world landmarks of that
+    arm are right. Here the right wrist's keypoint sits 15% of the person's height off; every other keypoint and
+    all world landmarks are exact. The robust 2D term gives up on that one
     keypoint instead of bending the arm towards it: the right wrist ends within 40 mm of the truth and the elbow
     within 20 mm (10 and 4 mm; the former scale and 3D weight, sigma 0.15 and w_bone3d 0.05: 92 and 40 mm)."""
     pose = _pose(20.0)
