@@ -57,6 +57,7 @@ def detect_people(image_rgb: np.ndarray, name: str = "the image",
     "full" or "heavy" (inference.mediapipe_pose.POSE_MODELS).
     """
     from .images import downscale_for_detection
+    from .keypoint_map import LEFT_RIGHT_SWAP
 
     rgb = np.asarray(image_rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or 0 in rgb.shape:
@@ -170,13 +171,6 @@ def _full_res_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(cv2.resize(mask, tuple(size), interpolation=cv2.INTER_LINEAR), 0, 1).astype(np.float32)
 
 
-def _mirror_order():
-    from .keypoint_map import MEDIAPIPE_NAMES, MP
-
-    swap = {"left": "right", "right": "left"}
-    return tuple(MP["_".join(swap.get(p, p) for p in n.split("_"))] for n in MEDIAPIPE_NAMES)
-
-
 def with_mirror(det: Detection, image_rgb: np.ndarray, pose_model: str = DEFAULT_POSE_MODEL) -> Detection:
     """Test-time augmentation: the landmarker once more on the mirrored crop around det's box (grown by 20%),
     its landmarks turned back (x mirrored, left and right swapped), averaged with det's: 2D weighted by
@@ -184,6 +178,7 @@ def with_mirror(det: Detection, image_rgb: np.ndarray, pose_model: str = DEFAULT
     MediaPipe's and the fit's 3D error. det is returned unchanged when the mirrored pass finds nobody, or
     someone whose box overlaps det's by less than half."""
     from .images import downscale_for_detection
+    from .keypoint_map import LEFT_RIGHT_SWAP
 
     rgb = np.asarray(image_rgb)
     h, w = rgb.shape[:2]
@@ -197,7 +192,7 @@ def with_mirror(det: Detection, image_rgb: np.ndarray, pose_model: str = DEFAULT
     found = detect_image(crop, 1, pose_model)
     if not found:
         return det
-    order = list(_mirror_order())
+    order = list(LEFT_RIGHT_SWAP)
     kp = found[0].keypoints2d[order].astype(np.float64)
     kp[:, :2] /= scale
     kp[:, 0] = c0 + (c1 - c0) - kp[:, 0]

@@ -8,7 +8,8 @@ Energy, per image (weights in `FitOptions`):
   world-landmark ones, weighted by visibility with a floor (`bone_weights_3d`: a hidden limb keeps MediaPipe's
   guess; a hidden limb that MediaPipe puts in front of the torso hiding it is reversed first,
   `init_pose.occlusion_flips`); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
-  (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md);
+  (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md); optionally a body seen from behind fitted with
+  MediaPipe's left and right exchanged too (`FitOptions.back_swap`, off), the lower full energy kept;
 - priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
   inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
   from a regressor), a shape regulariser (L2 of the betas).
@@ -197,9 +198,14 @@ class FitOptions:
     lr_full: float = 0.05
     cold_steps_full: int = 160
     cold_lr_full: float = 0.03
-    sigma: float = 0.15  # Geman-McClure scale, in person-box units
+    # The 2D term's Geman-McClure scale, in person-box units. Narrow, so that a keypoint far off (an arm crossing
+    # the body, a wrong wrist) stops pulling (its pull peaks at sigma / sqrt(3) and fades beyond), while the 3D
+    # term, raised with it (the narrow scale also weighs the near keypoints more: the energy is divided by
+    # sigma²), holds the limb. 0.15 / 0.05 before: PA-MPJPE 75.6 / 71.1 / 99.2 mm on the two tuning render sets
+    # and the first held-out one; 0.065 / 0.15: 73.1 / 71.1 / 95.4, the COCO PCK kept (bench/RESULTS.md).
+    sigma: float = 0.065
     w_kp2d: float = 1.0
-    w_bone3d: float = 0.05
+    w_bone3d: float = 0.15
     sigma3d: float = 1.0  # Geman-McClure scale of the bone-direction chord |d - d_obs| (1.0: 60°)
     w_limits: float = 10.0
     w_pose: float = 0.002
@@ -213,12 +219,19 @@ class FitOptions:
     # Start from each limb bone's depth flipped too and keep the lowest energy. Off: on the rendered 3D set it
     # picked a wrong flip for a deep crouch (70 -> 180 mm) and did not pay elsewhere (bench/RESULTS.md).
     depth_hypotheses: bool = False
+    # A person whose world landmarks show the back is also fitted with left and right exchanged and the depths
+    # mirrored (init_pose.left_right_swapped), the lower full energy kept: a back view without a face leaves
+    # MediaPipe's left/right a guess. Off: on the rendered sets it fired 3 times in 102 images; PA-MPJPE fell
+    # each time (230 -> 173 mm where MediaPipe had read a front as a back), but twice MediaPipe had been right and
+    # the body came out facing the wrong way (MPJPE 143 -> 350 mm), which PA-MPJPE forgives (bench/RESULTS.md).
+    back_swap: bool = False
 
 
 @dataclass
 class FitResult:
     """pose [B,24,3] axis-angle (camera frame root), betas [B,K], transl [B,3], joints [B,M,3] camera frame
-    (the matched joints, kmap order), joints2d [B,M,2] px, final loss [B] (numpy arrays)."""
+    (the matched joints, kmap order), joints2d [B,M,2] px, final loss [B] (numpy arrays); swapped [B] bool: the
+    fit kept took MediaPipe's left and right the other way round (FitOptions.back_swap)."""
 
     pose: np.ndarray
     betas: np.ndarray
@@ -226,6 +239,7 @@ class FitResult:
     joints: np.ndarray
     joints2d: np.ndarray
     loss: np.ndarray
+    swapped: np.ndarray | None = None
 
 
 class Adam:
@@ -357,10 +371,34 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     Runs with one torch CPU thread (`device.small_work_threads`): its ops are tiny, threads only add overhead.
     """
     from .device import small_work_threads
+    from .init_pose import faces_away, left_right_swapped
 
+    opt = options or FitOptions()
+    kp = np.asarray(keypoints2d, dtype=np.float64).reshape(-1, 33, 3)
+    b = kp.shape[0]
+    back = np.zeros(b, dtype=bool)
+    if opt.back_swap and world is not None and init_pose is None:
+        world = np.asarray(world, dtype=np.float64).reshape(b, 33, -1)
+        back = faces_away(world)
+    idx = np.flatnonzero(back)
+    if len(idx):  # the swapped reading of each back view rides along as one more image in the batch
+        world_init = world if world_init is None else np.asarray(world_init, dtype=np.float64).reshape(b, 33, -1)
+        kp_s, world_s = left_right_swapped(kp[idx], world[idx])
+        more = lambda a: None if a is None else np.concatenate(  # noqa: E731  (each image's row, then the swaps')
+            [np.asarray(a, dtype=np.float64).reshape(b, -1), np.asarray(a, dtype=np.float64).reshape(b, -1)[idx]])
+        cam, init_betas, init_transl = more(cam), more(init_betas), more(init_transl)
+        world_init = np.concatenate([world_init, left_right_swapped(kp[idx], world_init[idx])[1]])
+        kp, world = np.concatenate([kp, kp_s]), np.concatenate([world, world_s])
     with small_work_threads(1):
-        return _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
-                              world_init)
+        res = _fit_keypoints(model, kp, cam, world, init_pose, init_betas, init_transl, opt, progress, world_init)
+    swapped = np.zeros(b, dtype=bool)
+    for k, i in enumerate(idx):  # the reading with the lower full energy
+        if res.loss[b + k] < res.loss[i]:
+            swapped[i] = True
+            for field in ("pose", "betas", "transl", "joints", "joints2d", "loss"):
+                getattr(res, field)[i] = getattr(res, field)[b + k]
+    return FitResult(*(getattr(res, f)[:b] for f in ("pose", "betas", "transl", "joints", "joints2d", "loss")),
+                     swapped=swapped)
 
 
 def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,

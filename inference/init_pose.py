@@ -124,6 +124,28 @@ def inside_polygon(points, polygon):
     return (cross >= 0).all(1) | (cross <= 0).all(1)
 
 
+def faces_away(world) -> np.ndarray:
+    """world [B,33,≥3] camera-aligned world landmarks → [B] bool: the torso's forward direction (from the hips and
+    shoulders) points away from the camera, i.e. the landmarks show the person's back."""
+    w = np.asarray(world, dtype=np.float64)[..., :3]
+    frame = _torso_frame(*(w[:, MP[n]] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")))
+    return frame[:, 2, 2] > 0  # the forward axis's depth (MediaPipe's y points down: see _torso_frame)
+
+
+def left_right_swapped(keypoints2d, world):
+    """The other reading of a person seen from behind: MediaPipe's landmarks [B,33,C] and world landmarks
+    [B,33,≥3] with left and right exchanged and the world landmarks mirrored in depth through the hips (their
+    origin). The 2D points stay where they are; the body turns to face the other way, each limb keeping its
+    place in the picture and its depth relative to the torso in front or behind as the body now faces. Where
+    a back view shows no face, MediaPipe's left/right is a guess (bench/RESULTS.md)."""
+    from .keypoint_map import LEFT_RIGHT_SWAP
+
+    order = list(LEFT_RIGHT_SWAP)
+    w = np.array(np.asarray(world, dtype=np.float64)[:, order])
+    w[..., 2] *= -1
+    return np.asarray(keypoints2d, dtype=np.float64)[:, order], w
+
+
 def occlusion_flips(world, keypoints2d, max_visibility=0.5, grow=0.15, margin=0.0):
     """World landmarks [B,33,C] made consistent with what hides what, for a person turned away from the camera
     → a corrected copy, and [B,8] which bones (FLIPPABLE_BONES order) were reversed.
@@ -147,8 +169,7 @@ def occlusion_flips(world, keypoints2d, max_visibility=0.5, grow=0.15, margin=0.
         centre = q2.mean(0)
         poly = centre + (q2 - centre) * (1.0 + 2.0 * grow)
         t3 = w[i, quad, :3]
-        frame = _torso_frame(*(w[i, MP[n], :3] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")))
-        if frame[2, 2] <= 0:  # the forward axis's depth: facing the camera (MediaPipe's y points down, see there)
+        if not faces_away(w[i : i + 1])[0]:
             continue
         plane = np.linalg.lstsq(np.c_[t3[:, :2], np.ones(4)], t3[:, 2], rcond=None)[0]  # z = a x + b y + c
         for f, (j, parent, moved) in enumerate(_OCCLUDABLE):

@@ -18,6 +18,9 @@ MEDIAPIPE_NAMES = (
     "left_heel", "right_heel", "left_foot_index", "right_foot_index",
 )
 MP = {n: i for i, n in enumerate(MEDIAPIPE_NAMES)}
+# landmarks[LEFT_RIGHT_SWAP] is the same landmarks with the person's left and right exchanged (a mirror's labels)
+LEFT_RIGHT_SWAP = tuple(MP["_".join({"left": "right", "right": "left"}.get(p, p) for p in n.split("_"))]
+                        for n in MEDIAPIPE_NAMES)
 
 # (target joint name(s) tried in order, MediaPipe landmarks averaged, weight). The first name the body model
 # has is used; entries whose targets the model lacks are dropped. "left" is the person's left everywhere.

@@ -25,6 +25,11 @@ import numpy as np
 
 from .body.skeleton import NUM_JOINTS
 
+# The per-frame balance of the video fit (FitOptions fields): the 2D term's scale and the 3D term's weight that its
+# temporal terms were tuned with. The photo fit's narrower 2D scale and stronger 3D term (FitOptions' defaults)
+# were measured on photos only (bench/RESULTS.md); video keeps these until measured on video.
+VIDEO_FRAME_TERMS = {"sigma": 0.15, "w_bone3d": 0.05}
+
 
 @dataclass
 class SequenceOptions:
@@ -115,7 +120,7 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     from .keypoint_map import KeypointMap
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 
-    fo = fit_options or FitOptions()
+    fo = fit_options or FitOptions(**VIDEO_FRAME_TERMS)
     so = options or SequenceOptions()
     dev, dt = model.device, model.dtype
     kmap = KeypointMap(model.joint_names)

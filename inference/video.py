@@ -101,6 +101,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     from .device import resolve_device
     from .errors import BadInputError, NoPersonError
     from .fit import FitOptions, default_focal
+    from .sequence_fit import VIDEO_FRAME_TERMS
     from .frames import FrameReadError, open_frames
     from .body.load import body_label, body_model
     from .track import PersonTracker
@@ -125,7 +126,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     f_px = float(focal) if focal else default_focal(info.width, info.height)
     cam = np.array([f_px, f_px, info.width / 2.0, info.height / 2.0])
     gap_frames = max(0, int(round(max_gap * fps)))
-    fit_opts = FitOptions(w_init=0.01) if checkpoint else FitOptions()
+    fit_opts = FitOptions(**VIDEO_FRAME_TERMS, w_init=0.01 if checkpoint else 0.0)
     from .chunk_fitter import ChunkFitter, worker_usable
 
     if parallel is None:

@@ -98,6 +98,12 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
     # the 24 joints only: the skeleton's kinematics, not the whole mesh (a tenth of a second on a small CPU)
     joints3d = motion_joints(model, res.pose, res.betas[0], res.transl)[0]
     rest_pelvis = data.shaped(res.betas[0])[1][0]
+    notes = list(img.notes) + list(getattr(det, "notes", []) or [])
+    if res.swapped is not None and res.swapped[0]:  # the keypoints kept with the fit get the names it used
+        from ..keypoint_map import LEFT_RIGHT_SWAP
+
+        kp = kp[list(LEFT_RIGHT_SWAP)]
+        notes.append("seen from behind by the detector; fitted facing the camera, its left and right exchanged")
     timings["fit"] = time.perf_counter() - t0
     report(100, 100, "done")
 
@@ -105,6 +111,6 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
         pose=res.pose[0], betas=res.betas[0], transl=res.transl[0], camera=camera.as_dict(),
         joints3d=joints3d, keypoints2d=kp, rest_pelvis=rest_pelvis, body_model=body_label(settings.body),
         timings=timings, image=str(img.path) if img.path is not None else None,
-        notes=list(img.notes) + list(getattr(det, "notes", []) or []),
+        notes=notes,
     )
     return PhotoFit(fit=fit, body=data, detection=det)

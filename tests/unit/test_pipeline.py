@@ -75,3 +75,22 @@ def test_photo_fit_joints_are_the_fitted_bodys_joints():
     np.testing.assert_allclose(fit.joints3d, out.joints[0, :24].double().numpy(), atol=1e-5)
     np.testing.assert_allclose(fit.rest_pelvis, out.rest_joints[0, 0].double().numpy(), atol=1e-5)
     assert np.ptp(fit.joints3d[:, 1]) > 0.5  # a posed body, not a collapsed one
+
+
+def test_a_fit_that_exchanged_left_and_right_keeps_its_keypoints_under_the_names_it_used(monkeypatch):
+    """When the fit took the detector's left and right the other way round (a back view read wrongly, FitResult
+    .swapped), the keypoints stored with it are renamed to match the fitted body, and a note says so."""
+    import inference.fit as fit
+    from inference.keypoint_map import LEFT_RIGHT_SWAP
+    from inference.pipeline import Settings, fit_photo
+
+    real = fit.fit_keypoints
+
+    def swapped_fit(*args, **kwargs):
+        return dataclasses.replace(real(*args, **kwargs), swapped=np.array([True]))
+
+    monkeypatch.setattr(fit, "fit_keypoints", swapped_fit)
+    res = fit_photo(REPO / "data" / "sample_photo.jpg", Settings(body="tiny", device="cpu"))
+    detected = np.asarray(res.detection.keypoints2d, dtype=np.float64)
+    np.testing.assert_allclose(res.fit.keypoints2d, detected[list(LEFT_RIGHT_SWAP)])
+    assert any("left and right exchanged" in n for n in res.fit.notes)
