@@ -129,14 +129,14 @@ def smooth_path(x: np.ndarray, sigma: float) -> np.ndarray:
 def smooth_rotations(r: np.ndarray, sigma: float) -> np.ndarray:
     """Rotations [T,3,3] smoothed along time by a Gaussian of `sigma` frames: on unit quaternions made continuous
     (one hemisphere), averaged and normalised (a good mean for rotations that spread by a few degrees within
-    the window, as a camera's per-frame turns do)."""
+    the window, as a camera's per-frame turns do); a steady pan stays steady to the ends (smooth_path)."""
     from .rotations import make_quaternions_continuous, matrix_to_quaternion, quaternion_to_matrix
 
     r = np.asarray(r, dtype=np.float64)
     if sigma <= 0 or len(r) < 3:
         return r.copy()
     q = make_quaternions_continuous(matrix_to_quaternion(r))
-    q = gaussian_smooth(q, sigma)
+    q = smooth_path(q, sigma)
     return quaternion_to_matrix(q / np.linalg.norm(q, axis=-1, keepdims=True))
 
 
