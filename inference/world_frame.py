@@ -155,7 +155,7 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
         # each step's translation is read off a few dozen floor corners: smoothed over ~0.15 s (a walk's bob
         # and a hand's shake are not worth the noise they bring into the body's path)
         centres = gaussian_smooth(centres, max(1.0, CENTRE_SMOOTH_S * fps))
-        # the turns too: each frame's measured turn is off by a tenth of a degree or so, which a travelling
+        # the turns too: each frame's measured turn is off by a tenth to a third of a degree, which a travelling
         # camera's bodies (4-6 m away) carry as centimetres of sideways jitter
         rot = smooth_rotations(rot, TURN_SMOOTH_S * fps)
         return placed(model, pose, transl, betas, rot, centres * height, fps, smooth)
@@ -202,8 +202,8 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
     transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
     # the root path last of all: the depth scales, the unsliding and (for a travelling camera) the camera's own
-    # centres each bring a few millimetres of per-frame noise that the first smoothing never saw; a walk's
-    # real accelerations are slower than ~0.07 s and keep their constant velocity (smooth_path)
+    # centres each bring a few millimetres of per-frame noise that the first smoothing never saw; a constant
+    # velocity is kept to the clip's ends (smooth_path) and a walk's ~2 Hz bob keeps three quarters of its size
     transl = smooth_path(transl, ROOT_SMOOTH_S * fps)
     transl = transl + [0.0, 1.0, 0.0] * lift_out_of_floor(lowest_points(model, pose, betas, transl)[:, 1], fps)[:, None]
     tilt = float(np.degrees(np.arccos(np.clip(-cam[0][1, 1], -1, 1))))  # first frame's camera-up vs the world's
