@@ -11,7 +11,9 @@
 4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
    where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
    drifts), interpolated through jumps and smoothed; then foot sliding is removed along the camera's line of
-   sight only (temporal.ground_and_unslide), so the body keeps its place on the footage.
+   sight only (temporal.ground_and_unslide), so the body keeps its place on the footage; last, the root path
+   is smoothed once more (temporal.smooth_path: what the depth, the unsliding and a travelling camera's
+   centres add frame to frame). A travelling camera's turns are smoothed too (temporal.smooth_rotations).
 """
 
 from __future__ import annotations
@@ -131,6 +133,8 @@ def lift_out_of_floor(low_y, fps) -> np.ndarray:
 CHUNK = 512  # frames skinned at once
 MIN_TRAVEL = 0.5  # floor distances (0.8 m for a camera 1.6 m high): a shorter camera path is noise
 CENTRE_SMOOTH_S = 0.15  # s: the Gaussian's sigma over a moving camera's centres
+TURN_SMOOTH_S = 0.07  # s: the Gaussian's sigma over a travelling camera's turns (inference.temporal.smooth_rotations)
+ROOT_SMOOTH_S = 0.07  # s: the Gaussian's sigma over the final root path (inference.temporal.smooth_path)
 def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) -> WorldMotion:
     """pose [T,24,3], transl [T,3]: the fitted bodies in each frame's camera; turns [T,3,3]: camera t → camera 0
     (None: a still camera), or [T,3,4] with camera t's centre in camera 0's coordinates beside it, in units of
@@ -146,11 +150,14 @@ def place_in_world(model, pose, transl, betas, turns, fps, smooth: float = 0.5) 
         if not np.ptp(centres, axis=0).max() >= MIN_TRAVEL:
             return place_in_world(model, pose, transl, betas, rot, fps, smooth)
         height = place_in_world(model, pose, transl, betas, rot, fps, smooth).facts["camera_height_m"]
-        from .temporal import gaussian_smooth
+        from .temporal import gaussian_smooth, smooth_rotations
 
         # each step's translation is read off a few dozen floor corners: smoothed over ~0.15 s (a walk's bob
         # and a hand's shake are not worth the noise they bring into the body's path)
         centres = gaussian_smooth(centres, max(1.0, CENTRE_SMOOTH_S * fps))
+        # the turns too: each frame's measured turn is off by a tenth to a third of a degree, which a travelling
+        # camera's bodies (4-6 m away) carry as centimetres of sideways jitter
+        rot = smooth_rotations(rot, TURN_SMOOTH_S * fps)
         return placed(model, pose, transl, betas, rot, centres * height, fps, smooth)
     return placed(model, pose, transl, betas, turns, None, fps, smooth)
 
@@ -161,7 +168,7 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     from .conventions import CAMERA_TO_WORLD
     from .results import reframe
     from .temporal import (depth_scales, floor_plane, ground_and_unslide, level_rotation, smooth_motion,
-                           trunk_up)
+                           smooth_path, trunk_up)
 
     t = len(pose)
     turns = np.repeat(np.eye(3)[None], t, 0) if turns is None else np.asarray(turns, dtype=np.float64)
@@ -194,6 +201,10 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     sight = (transl + rest_pelvis - eye)[:, [0, 2]]  # horizontal line of sight camera → pelvis
     sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
     transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
+    # the root path last of all: the depth scales, the unsliding and (for a travelling camera) the camera's own
+    # centres each bring a few millimetres of per-frame noise that the first smoothing never saw; a constant
+    # velocity is kept to the clip's ends (smooth_path) and a walk's ~2 Hz bob keeps three quarters of its size
+    transl = smooth_path(transl, ROOT_SMOOTH_S * fps)
     transl = transl + [0.0, 1.0, 0.0] * lift_out_of_floor(lowest_points(model, pose, betas, transl)[:, 1], fps)[:, None]
     tilt = float(np.degrees(np.arccos(np.clip(-cam[0][1, 1], -1, 1))))  # first frame's camera-up vs the world's
     facts = {"camera_height_m": float(eye[0, 1]), "first_camera_tilt_deg": tilt,
