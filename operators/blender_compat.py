@@ -20,11 +20,12 @@ def is_layered() -> bool:
 
 
 def new_action(obj, name: str):
-    """A new, empty Action assigned to `obj` (its slot too on layered Blender). Returns the Action."""
+    """A new, empty Action assigned to `obj` (any ID: an object, a camera's data...; its slot too on layered
+    Blender). Returns the Action."""
     action = bpy.data.actions.new(name)
     anim = obj.animation_data or obj.animation_data_create()
     if _LAYERED:
-        slot = action.slots.new(id_type="OBJECT", name=obj.name)
+        slot = action.slots.new(id_type=obj.id_type, name=obj.name)
         layer = action.layers.new("Layer")
         layer.strips.new(type="KEYFRAME").channelbag(slot, ensure=True)
         anim.action = action
@@ -42,7 +43,7 @@ def _channelbag(action, obj, ensure: bool):
         if not action.slots:
             if not ensure:
                 return None
-            slot = action.slots.new(id_type="OBJECT", name=obj.name if obj else "Object")
+            slot = action.slots.new(id_type=obj.id_type if obj else "OBJECT", name=obj.name if obj else "Object")
         else:
             slot = action.slots[0]
     if not action.layers:

@@ -88,15 +88,17 @@ def character_from_motion(motion, data, name: str = "Character", shape_keys: boo
 
 
 def add_motion_camera(collection, motion, name: str = "VideoCamera"):
-    """The motion's camera path as the scene camera keyed from scene frame 1, its video as the background (the
-    clip's frame metadata["start_frame"] at frame 1) → the camera object, or None when the motion has none."""
+    """The motion's camera path as the scene camera keyed from scene frame 1, its video as the background (scene
+    frame 1 + t shows the clip's frame metadata["start_frame"] + metadata["stride"] · t) → the camera object, or
+    None when the motion has none."""
     from .video_camera import add_video_camera
 
     path = getattr(motion, "camera", None)
     if path is None:
         return None
-    return add_video_camera(collection, path, start_frame=1, clip_start=int(motion.metadata.get("start_frame", 0)),
-                            name=name)
+    meta = motion.metadata
+    return add_video_camera(collection, path, start_frame=1, clip_start=int(meta.get("start_frame", 0)),
+                            clip_step=max(int(meta.get("stride", 1)), 1), name=name)
 
 
 def save_blend(path) -> Path:

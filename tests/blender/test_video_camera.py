@@ -159,3 +159,73 @@ def test_importing_a_motion_with_a_camera_path_adds_the_video_camera(operators_o
     assert bpy.ops.bodyrig.import_motion(filepath=str(path), target="SELECTED") == {"FINISHED"}
     added = {o.name for o in bpy.data.objects if o.type == "CAMERA"} - before
     assert len(added) == 1 and scene.camera.name in added
+
+
+def _shown_clip_frame(scene, cam):
+    """The clip's frame (from 0) that `cam`'s background shows at the scene's current frame, by Blender's own
+    rules for each source, read off the evaluated camera (the one the viewport draws), written out here:
+    MOVIE_CLIP (movieclip.cc, user_frame_to_cache_frame): scene frame - clip.frame_start + clip.frame_offset;
+    IMAGE (image.cc, BKE_image_user_frame_get, counted from 1):
+    clamp(scene frame - frame_start + 1, 0, frame_duration) + frame_offset."""
+    import bpy
+
+    bg = cam.evaluated_get(bpy.context.evaluated_depsgraph_get()).data.background_images[0]
+    f = scene.frame_current
+    if bg.source == "MOVIE_CLIP":
+        return f - bg.clip.frame_start + bg.clip.frame_offset
+    user = bg.image_user
+    assert not user.use_cyclic
+    return min(max(f - user.frame_start + 1, 0), user.frame_duration) + user.frame_offset - 1
+
+
+def test_a_strided_path_shows_every_kth_clip_frame():
+    """clip_step 2 from the clip's frame 5: scene frame 1 + t shows clip frame 5 + 2t at every motion frame,
+    whichever order the frames are visited in, and the last one holds after the end."""
+    import bpy
+
+    from bodyrig.operators.video_camera import add_video_camera
+
+    k = PinholeCamera(fx=734.3, fy=734.3, cx=180.0, cy=320.0, width=360.0, height=640.0)
+    coll = bpy.data.collections.new("Scene")
+    bpy.context.scene.collection.children.link(coll)
+    cam = add_video_camera(coll, _camera_path(12, k, video=str(CLIP)), start_frame=1, clip_start=5, clip_step=2)
+    scene = bpy.context.scene
+    bg = cam.data.background_images[0]
+    assert cam.data.show_background_images and bg.source == "IMAGE"
+    assert Path(bpy.path.abspath(bg.image.filepath)) == CLIP and tuple(bg.image.size) == (360, 640)
+    for t in (11, 0, 1, 2, 7, 3, 10):
+        scene.frame_set(1 + t)
+        assert _shown_clip_frame(scene, cam) == 5 + 2 * t, t
+        # Blender's own count agrees (BKE_image_user_frame_calc on the original's image user, counted from 1); it
+        # runs on a frame change before the frame's keyed offset is written back, hence a second frame_set
+        scene.frame_set(1 + t)
+        assert bg.image_user.frame_current == 5 + 2 * t + 1, t
+    scene.frame_set(20)
+    assert _shown_clip_frame(scene, cam) == 5 + 2 * 11
+    # the camera's own keys still drive its pose (the background keys live on its data, not the object)
+    assert cam.animation_data.action is not None and cam.data.animation_data.action is not None
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_an_imported_strided_motion_keeps_the_footage_in_step(operators_on, tmp_path, stride):
+    """File > Import > Motion of a motion fitted on every `stride`-th frame from the clip's frame 4 (as `video
+    --stride` writes it): scene frame 1 + t shows clip frame 4 + stride · t; stride 1 keeps the MovieClip."""
+    import bpy
+
+    from inference.motion_io import save_motion
+
+    data = tiny_model()
+    k = PinholeCamera(fx=734.3, fy=734.3, cx=180.0, cy=320.0, width=360.0, height=640.0)
+    motion = _motion(data)
+    motion.fps = 30.0 / stride
+    motion.camera = _camera_path(motion.num_frames, k, video=str(CLIP))
+    motion.metadata.update(start_frame=4, stride=stride, video_fps=30.0)
+    path = save_motion(motion, tmp_path / "walk.npz")
+    assert bpy.ops.bodyrig.import_motion(filepath=str(path)) == {"FINISHED"}
+    scene = bpy.context.scene
+    cam = scene.camera
+    assert scene.render.fps / scene.render.fps_base == pytest.approx(30.0 / stride)
+    for t in (0, 1, 6, 11):
+        scene.frame_set(scene.frame_start + t)
+        assert _shown_clip_frame(scene, cam) == 4 + stride * t, t
+    assert cam.data.background_images[0].source == ("MOVIE_CLIP" if stride == 1 else "IMAGE")
