@@ -167,6 +167,10 @@ class KeypointJoints:
         return (rootless - pivot) @ r0.transpose(1, 2) + pivot + transl[:, None]
 
     def __call__(self, rot_mats, betas, transl):
+        return self.with_smpl_joints(rot_mats, betas, transl)[0]
+
+    def with_smpl_joints(self, rot_mats, betas, transl):
+        """→ (the joints of __call__ [B,M,3], the SMPL joints [B,24,3]), from one kinematic chain."""
         import torch
 
         b = rot_mats.shape[0]
@@ -183,7 +187,7 @@ class KeypointJoints:
             r = torch.einsum("ej,bjmn->bemn", self.e_weights, rot)
             v = torch.einsum("bemn,ben->bem", r, v) + torch.einsum("ej,bjm->bem", self.e_weights, shift)
             out = torch.where(self.sel_is_extra[None, :, None], v[:, self.extra_order.clamp(min=0)], out)
-        return out + transl[:, None]
+        return out + transl[:, None], posed + transl[:, None]
 
 
 @dataclass
