@@ -206,8 +206,9 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
 
     def energy_full():
         """→ (total, per-frame data energy [N], SMPL joints [lead+N,24,3], root rotations [N,3,3])."""
-        r0 = r_init @ axis_angle_to_matrix(d_root)
-        all_rots, all_tr = batch(torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1), transl)
+        mats = axis_angle_to_matrix(torch.cat([d_root[:, None], body], 1))  # one Rodrigues for all 24: fewer ops
+        r0 = r_init @ mats[:, 0]
+        all_rots, all_tr = batch(torch.cat([r0[:, None], mats[:, 1:]], 1), transl)
         kp_j, sj = kj.with_smpl_joints(all_rots, betas_p.expand(len(all_rots), -1), all_tr)
         e = terms(kp_j[lead:], d_root, body, True)
         total = e.sum() + fo.w_shape * (betas_p**2).sum() * n + w_prev * ((betas_p - betas_ref) ** 2).sum() * n
