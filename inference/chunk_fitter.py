@@ -21,8 +21,7 @@ A BodyRigError in the worker is raised here as it came. A worker that dies or fa
 pipe) is killed and reaped, and the chunks it had not returned are fitted here, in order, from the last state
 it returned, so the result and any error are exactly the serial ones, only later. The worker ignores SIGINT
 (a terminal's Ctrl-C goes to the whole group: the parent decides) and exits when its pipe closes; `close()`
-(the parent's finally, on an error or an interrupt) kills and reaps it, so no process is left behind. The worker
-runs nicer than the parent (WORKER_NICENESS): the tracking is the critical path, the fits have slack.
+(the parent's finally, on an error or an interrupt) kills and reaps it, so no process is left behind.
 """
 
 from __future__ import annotations
@@ -33,10 +32,6 @@ import sys
 from collections import deque
 
 MIN_CHUNKS = 3  # fewer chunks than this: the worker's start-up (~2 s of imports) is not won back
-# The worker runs this much nicer than its parent: the tracker's path (MediaPipe, the camera) is the video's
-# critical path and the fits have slack (they keep up with half a core), so where the two meet on a busy core
-# the tracker goes first; on an idle core the niceness costs the fits nothing.
-WORKER_NICENESS = 5
 
 
 CPU_SHARE_ENV = "BODYRIG_CPU_SHARE"  # set by a parent that runs several of us side by side (scripts/batch.py)
@@ -80,10 +75,6 @@ def fit_job(model, state: dict, job: dict, cam, fps, fit_options, temporal):
 def _worker(conn, cam, fps, fit_options, temporal):
     """The worker's main: quiet on any failure (no traceback on the user's terminal: the parent refits)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
-    try:
-        os.nice(WORKER_NICENESS)
-    except (AttributeError, OSError):  # no nice() here: the same priority
-        pass
     try:
         _serve(conn, cam, fps, fit_options, temporal)
     except BaseException:  # noqa: BLE001 - the parent sees the pipe close and fits in process

@@ -479,27 +479,6 @@ def test_a_worker_failure_is_met_again_in_process():
         os.kill(pid, 0)
 
 
-@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities here")
-def test_the_worker_runs_nicer_than_the_tracker():
-    """The tracking is the critical path: where the fits and the tracker meet on a busy core, the tracker goes
-    first (the worker used to run at the parent's priority)."""
-    import time
-
-    from inference.body.load import load_body
-    from inference.fit import FitOptions
-
-    fitter = chunk_fitter.ChunkFitter(load_body("tiny"), "cpu", np.array([500.0, 500, 180, 320]), 30.0,
-                                      FitOptions(), True, parallel=True)
-    try:
-        mine = os.getpriority(os.PRIO_PROCESS, 0)
-        deadline = time.monotonic() + 60
-        while os.getpriority(os.PRIO_PROCESS, fitter.worker_pid) == mine and time.monotonic() < deadline:
-            time.sleep(0.05)  # the worker sets its niceness as it starts
-        assert os.getpriority(os.PRIO_PROCESS, fitter.worker_pid) == min(19, mine + chunk_fitter.WORKER_NICENESS)
-    finally:
-        fitter.close()
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.skipif(chunk_fitter.cpus_available() < 2, reason="the CLI uses a worker only with two cores")
 def test_ctrl_c_while_the_worker_fits_leaves_no_process(tmp_path):
