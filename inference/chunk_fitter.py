@@ -5,8 +5,9 @@
     for a, b, res in fitter.ready(): ...         # finished chunks, in order (block=True: wait for all submitted)
     fitter.close()                               # kill and reap a worker still running
 
-Why a process: on a CPU the fits (~120 Adam steps per 32-frame chunk, one torch thread) take about as long as
-tracking the frames with MediaPipe, and both are Python that holds the GIL, so a thread overlapped them badly
+Why a process: on a CPU the fits (~120 Adam steps per 32-frame chunk, one torch thread: ~0.7 s CPU per chunk of
+the open body) take well over half as long as tracking the frames with MediaPipe (~1 s per 32 frames), and both
+are Python that holds the GIL, so a thread overlapped them badly
 (it was slower). A second process on a second core runs the fits while this one tracks; its start-up (imports,
 the body model) also overlaps MediaPipe's. Each chunk starts from the previous chunk's last pose and shape,
 so the worker fits the chunks strictly in the order given and keeps that state itself (`fresh` drops the pose

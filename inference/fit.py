@@ -121,6 +121,7 @@ class KeypointJoints:
         self.e_shapedirs = model.shapedirs[idx]  # [E,3,K]
         v = model.v_template.shape[0]
         self.e_posedirs = model.posedirs.reshape(-1, v, 3)[:, idx]  # [207,E,3]
+        self.pose_correctives = bool(model.data.has_pose_correctives)
         self.e_weights = model.weights[idx]  # [E,24]
         self.extra_order = torch.as_tensor(np.cumsum(kmap.joint_index >= NUM_JOINTS) - 1, device=model.device)
         # The kinematic chain one tree depth at a time (9 batched steps for SMPL instead of 23 joint by joint):
@@ -168,6 +169,10 @@ class KeypointJoints:
         return (rootless - pivot) @ r0.transpose(1, 2) + pivot + transl[:, None]
 
     def __call__(self, rot_mats, betas, transl):
+        return self.with_smpl_joints(rot_mats, betas, transl)[0]
+
+    def with_smpl_joints(self, rot_mats, betas, transl):
+        """→ (the joints of __call__ [B,M,3], the SMPL joints [B,24,3]), from one kinematic chain."""
         import torch
 
         b = rot_mats.shape[0]
@@ -175,16 +180,17 @@ class KeypointJoints:
         rot, posed = self.chain(rot_mats, rest)
         out = posed[:, self.sel_joint]
         if self.num_extra:
-            eye = torch.eye(3, dtype=rot_mats.dtype, device=rot_mats.device)
-            feat = (rot_mats[:, 1:] - eye).reshape(b, -1)  # [B,207]
-            v = (self.e_template + torch.einsum("eck,bk->bec", self.e_shapedirs, betas)
-                 + torch.einsum("bp,pec->bec", feat, self.e_posedirs))
+            v = self.e_template + torch.einsum("eck,bk->bec", self.e_shapedirs, betas)
+            if self.pose_correctives:  # the open body has none: no zeros multiplied (and differentiated) per step
+                eye = torch.eye(3, dtype=rot_mats.dtype, device=rot_mats.device)
+                feat = (rot_mats[:, 1:] - eye).reshape(b, -1)  # [B,207]
+                v = v + torch.einsum("bp,pec->bec", feat, self.e_posedirs)
             # LBS: A_j = (R_j, posed_j - R_j rest_j), blended by the skinning weights
             shift = posed - (rot @ rest[..., None])[..., 0]
             r = torch.einsum("ej,bjmn->bemn", self.e_weights, rot)
             v = torch.einsum("bemn,ben->bem", r, v) + torch.einsum("ej,bjm->bem", self.e_weights, shift)
             out = torch.where(self.sel_is_extra[None, :, None], v[:, self.extra_order.clamp(min=0)], out)
-        return out + transl[:, None]
+        return out + transl[:, None], posed + transl[:, None]
 
 
 @dataclass

@@ -114,7 +114,6 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     """
     import torch
 
-    from .body.kinematics import rigid_joints
     from .fit import Adam, FitOptions, FrameTerms, KeypointJoints, initial_translation, torso_depth
     from .init_pose import pose_from_world_landmarks
     from .keypoint_map import KeypointMap
@@ -182,39 +181,71 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
     w3d = t(np.minimum(vis[:, kmap.bones[:, 0]], vis[:, kmap.bones[:, 1]]))
     terms = FrameTerms(fo, kmap, t(targets[..., :2]), t(conf), t(cams), t(box), body_init, obs_dir, w3d)
     rate = (fps / 30.0) ** 2  # differences per frame → per 1/30 s: weights independent of the frame rate
+    # Energy per step, cheaply (a chunk's time goes to many tiny ops): one kinematic chain gives both the keypoint
+    # joints and the SMPL joints of the acceleration term, the fixed previous frame riding along as frame 0 of
+    # the batch; in the first stage (root and translation only) no chain is evaluated at all: the body is posed
+    # once without its root, then turned rigidly about the root joint each step (KeypointJoints.turned).
+    lead = 0  # frames before the chunk's own in the batch: the previous chunk's last one
     if prev is not None:
+        lead = 1
         prev_rot = axis_angle_to_matrix(t(np.asarray(prev[0], dtype=np.float64)))[None]
         prev_transl = t(np.asarray(prev[1], dtype=np.float64))[None]
-    parents = model.parents
 
-    def smpl_joints(rots, bt, tr):
-        rest_j = kj.j_template + torch.einsum("jck,bk->bjc", kj.j_shapedirs, bt)
-        posed, _ = rigid_joints(rots, rest_j, parents)
-        return posed + tr[:, None]
+    def batch(rots, tr):
+        """The chunk's rotations [N,24,3,3] and translations [N,3], with the previous frame before them."""
+        if prev is None:
+            return rots, tr
+        return torch.cat([prev_rot, rots], 0), torch.cat([prev_transl, tr], 0)
+
+    def temporal_terms(all_rots, all_tr, sj):
+        """Smooth rotations, joint and root paths over the batch (previous frame included)."""
+        total = 0.0
+        if len(all_rots) > 1:
+            total = so.w_rot * rate * ((all_rots[1:] - all_rots[:-1]) ** 2).sum()
+            if len(all_rots) > 2:
+                acc = sj[2:] - 2 * sj[1:-1] + sj[:-2]
+                total = total + so.w_acc * rate**2 * (acc**2).sum()
+                racc = all_tr[2:] - 2 * all_tr[1:-1] + all_tr[:-2]
+                total = total + so.w_root_acc * rate**2 * (racc**2).sum()
+        return total
+
+    def energy_full():
+        """→ (total, per-frame data energy [N], SMPL joints [lead+N,24,3], root rotations [N,3,3])."""
+        mats = axis_angle_to_matrix(torch.cat([d_root[:, None], body], 1))  # one Rodrigues for all 24: fewer ops
+        r0 = r_init @ mats[:, 0]
+        all_rots, all_tr = batch(torch.cat([r0[:, None], mats[:, 1:]], 1), transl)
+        kp_j, sj = kj.with_smpl_joints(all_rots, betas_p.expand(len(all_rots), -1), all_tr)
+        e = terms(kp_j[lead:], d_root, body, True)
+        total = e.sum() + fo.w_shape * (betas_p**2).sum() * n + w_prev * ((betas_p - betas_ref) ** 2).sum() * n
+        if temporal:
+            total = total + temporal_terms(all_rots, all_tr, sj)
+        return total, e, sj, r0
+
+    def first_stage_energy():
+        """The first stage's energy (torso data terms; d_root and transl free, body and shape fixed)."""
+        with torch.no_grad():
+            body_rots = axis_angle_to_matrix(body)
+            eye = torch.eye(3, dtype=dt, device=dev).expand(n, 1, 3, 3)
+            all_rots, all_tr = batch(torch.cat([eye, body_rots], 1), torch.zeros_like(transl))
+            kp0, sj0 = kj.with_smpl_joints(all_rots, betas_p.expand(len(all_rots), -1), all_tr)
+            pivot = kj.root_joint(betas_p)  # [1,1,3]
+            # frame 0 of the batch is the previous frame as it is (its own root and translation): fixed here
+
+        def energy_first():
+            r0 = r_init @ axis_angle_to_matrix(d_root)
+            e = terms(kj.turned(kp0[lead:], pivot, r0, transl), d_root, body, False)
+            total = e.sum()
+            if temporal:
+                sj = torch.cat([sj0[:lead], kj.turned(sj0[lead:], pivot, r0, transl)], 0)
+                total = total + temporal_terms(*batch(torch.cat([r0[:, None], body_rots], 1), transl), sj)
+            return total, e
+
+        return energy_first
+
+    energy_first = first_stage_energy()
 
     def energy(full: bool):
-        r0 = r_init @ axis_angle_to_matrix(d_root)
-        rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)  # [N,24,3,3]
-        bt = betas_p.expand(n, -1)
-        joints = kj(rots, bt, transl)
-        e = terms(joints, d_root, body, full)
-        total = e.sum()
-        if full:
-            total = total + fo.w_shape * (betas_p**2).sum() * n + w_prev * ((betas_p - betas_ref) ** 2).sum() * n
-        if temporal:
-            all_rots, all_tr = rots, transl
-            if prev is not None:
-                all_rots = torch.cat([prev_rot, rots], 0)
-                all_tr = torch.cat([prev_transl, transl], 0)
-            if len(all_rots) > 1:
-                sj = smpl_joints(all_rots, betas_p.expand(len(all_rots), -1), all_tr)
-                total = total + so.w_rot * rate * ((all_rots[1:] - all_rots[:-1]) ** 2).sum()
-                if len(all_rots) > 2:
-                    acc = sj[2:] - 2 * sj[1:-1] + sj[:-2]
-                    total = total + so.w_acc * rate**2 * (acc**2).sum()
-                    racc = all_tr[2:] - 2 * all_tr[1:-1] + all_tr[:-2]
-                    total = total + so.w_root_acc * rate**2 * (racc**2).sum()
-        return total, e
+        return energy_full()[:2] if full else energy_first()
 
     stages = ((False, [d_root, transl], so.steps_global, so.lr_global),
               (True, [d_root, body, betas_p, transl], so.steps_full, so.lr_full))
@@ -227,10 +258,8 @@ def fit_chunk(model, keypoints2d, cam, world, observed, fps: float, init_pose=No
             total.backward()
             adam.step(lr * (0.1 + 0.45 * (1 + np.cos(np.pi * i / max(steps, 1)))))
     with torch.no_grad():
-        _, e = energy(True)
-        r0 = r_init @ axis_angle_to_matrix(d_root)
-        rots = torch.cat([r0[:, None], axis_angle_to_matrix(body)], 1)
-        joints = smpl_joints(rots, betas_p.expand(n, -1), transl)
+        _, e, sj, r0 = energy_full()
+        joints = sj[lead:]
         pose = torch.cat([matrix_to_axis_angle(r0)[:, None], body], 1)
     f = lambda x: x.detach().double().cpu().numpy()  # noqa: E731
     return ChunkFit(pose=f(pose), betas=f(betas_p)[0], transl=f(transl), joints=f(joints)[:, :NUM_JOINTS],

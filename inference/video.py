@@ -192,7 +192,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
 
     try:
         tracker = PersonTracker(person=person, pose_model=pose_model)
-        camtrack = CameraTracker(f_px, info.width, info.height)
+        camtrack = CameraBeside(CameraTracker(f_px, info.width, info.height), thread=fitter.in_worker)
     except BaseException:
         fitter.close()
         raise
@@ -222,7 +222,7 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                 tm["detect"] += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 camtrack.step(chunk.frames[0], obs.box if obs is not None else None)
-                tm["camera"] += time.perf_counter() - t0
+                tm["camera"] += time.perf_counter() - t0  # beside the tracker: only the time spent waiting
                 if fitter.in_worker:
                     take_fitted(block=False)
                 buf.append((chunk.indices[0], chunk.times[0], obs, chunk.frames[0] if checkpoint and obs else None))
@@ -233,7 +233,9 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
                     report(len(recs), len(wanted), "track")
             _flush(buf, recs, checkpoint, dev, f_px, tm)
             fit_settled(final=True)
+            camtrack.wait()
         finally:
+            camtrack.close()  # the frame in hand finishes (milliseconds), its error is dropped after another one
             tracker.close()
             fitter.close()  # a worker still running (an error, an interrupt) is killed and reaped
     except KeyboardInterrupt as exc:
@@ -256,6 +258,50 @@ def fit_video(path, body=None, checkpoint=None, device="auto", start: float = 0.
     if stop is not None:
         raise VideoStopped(f"{stop[0]}; kept the {motion.num_frames} frames before it", stop[1], motion)
     return motion
+
+
+class CameraBeside:
+    """A CameraTracker whose steps run on a thread beside the tracker, one frame at a time and in order: a step
+    starts when the frame's person is known and runs while the next frame is decoded and tracked. Its work is
+    OpenCV's (features, optical flow, RANSAC), which runs without the GIL, so it overlaps MediaPipe's; with the
+    fits in a worker process (inference.chunk_fitter) this takes ~7 ms per frame off the tracker's path on a
+    2-core CPU (bench/RESULTS.md, "Video speed on a real clip"). thread=False: each step runs in the call.
+    The turns are the same either way (the same steps in the same order). An error in a step is raised at the
+    next step() or wait()."""
+
+    def __init__(self, tracker, thread: bool):
+        self.tracker, self._pending = tracker, None
+        self._pool = None
+        if thread:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="bodyrig-camera")
+
+    def step(self, rgb, box) -> None:
+        if self._pool is None:
+            self.tracker.step(rgb, box)
+            return
+        self.wait()
+        self._pending = self._pool.submit(self.tracker.step, rgb, box)
+
+    def wait(self) -> None:
+        """Until the last frame given is measured (its error, if any, raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pending = None
+
+    def motion(self):
+        self.wait()
+        return self.tracker.motion()
+
+    @property
+    def notes(self) -> list[str]:
+        return self.tracker.notes
 
 
 def _interrupted(exc: KeyboardInterrupt) -> str:

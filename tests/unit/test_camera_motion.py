@@ -94,3 +94,49 @@ def test_a_walking_camera_keeps_its_turns_and_finds_its_path():
     truth = q[0] @ c[-1] / height  # the last centre in the first camera's coordinates, in floor distances
     err = np.linalg.norm(motion[-1, :, 3] - truth) / np.linalg.norm(truth)
     assert err < 0.15, (motion[-1, :, 3], truth)
+
+
+def test_camera_beside_the_tracker_runs_off_the_main_thread_in_order_with_the_same_turns(canvas, monkeypatch):
+    """inference.video.CameraBeside: the steps run on its thread (the tracker goes on meanwhile), one after
+    another in the order given, and the camera path is the one of stepping in the call."""
+    import threading
+
+    from inference.video import CameraBeside
+
+    frames = [render(canvas, euler(1.0 * t, 0.4 * t, 0.2 * t)) for t in range(8)]
+    plain = CameraTracker(F, W, H)
+    for f in frames:
+        plain.step(f)
+    seen = []
+    step = CameraTracker.step
+
+    def recorded(self, rgb, box=None):
+        seen.append(threading.current_thread() is threading.main_thread())
+        return step(self, rgb, box)
+
+    monkeypatch.setattr(CameraTracker, "step", recorded)
+    beside = CameraBeside(CameraTracker(F, W, H), thread=True)
+    try:
+        for f in frames:
+            beside.step(f, None)
+        np.testing.assert_array_equal(beside.motion(), plain.motion())
+    finally:
+        beside.close()
+    assert seen == [False] * len(frames)
+    assert beside.notes == plain.notes
+
+
+def test_camera_beside_the_tracker_raises_a_step_error_at_the_next_call(canvas, monkeypatch):
+    from inference.video import CameraBeside
+
+    def broken(self, rgb, box=None):
+        raise RuntimeError("camera step failed")
+
+    monkeypatch.setattr(CameraTracker, "step", broken)
+    beside = CameraBeside(CameraTracker(F, W, H), thread=True)
+    try:
+        beside.step(render(canvas, np.eye(3)), None)  # returns at once: the step runs beside
+        with pytest.raises(RuntimeError, match="camera step failed"):
+            beside.wait()
+    finally:
+        beside.close()

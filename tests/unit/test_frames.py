@@ -180,3 +180,89 @@ def test_fit_video_refuses_non_finite_times_before_opening_anything(tmp_path):
     for start, end in ((float("nan"), None), (0.0, float("inf")), (-1.0, None), (2.0, 1.0)):
         with pytest.raises(BadInputError, match="time"):
             fit_video(tmp_path / "never_opened.mp4", body="tiny", start=start, end=end)
+
+
+# ---------------------------------------------------------------- timestamps from the packets, without decoding
+
+def _decoded_stamps(path) -> np.ndarray:
+    """The reference: every frame decoded (grab), its CAP_PROP_POS_MSEC, in seconds."""
+    cap = cv2.VideoCapture(str(path))
+    stamps = []
+    while cap.grab():
+        stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+    cap.release()
+    return np.asarray(stamps)
+
+
+def _b_frames(hm, src: Path, out: Path, rate=None) -> Path:
+    """Re-encode with B-frames (packets out of presentation order), optionally at another rate."""
+    import subprocess
+
+    args = [hm.ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(src), "-c:v", "libx264", "-preset", "medium",
+            "-bf", "3"] + (["-r", str(rate)] if rate else [])
+    subprocess.run([*args, str(out)], check=True, capture_output=True, timeout=120)
+    return out
+
+
+def _clips(hm, tmp_path):
+    frames = [hm.bar_frame(k) for k in range(40)]
+    keep = hm.vfr_keep(20, 12)
+    clips = {s: hm.encode(tmp_path / f"c{s}", frames, fps=30) for s in (".mp4", ".webm", ".mkv", ".avi", ".h264")}
+    clips.update({f"vfr{s}": hm.encode(tmp_path / f"v{s}", frames[: keep[-1] + 1], keep) for s in (".mp4", ".webm")})
+    clips["b-frames.mp4"] = _b_frames(hm, clips[".mp4"], tmp_path / "b.mp4")
+    clips["b-frames 25fps.mkv"] = _b_frames(hm, clips[".mp4"], tmp_path / "b25.mkv", rate=25)
+    return clips
+
+
+def test_timestamps_from_the_packets_equal_the_decoded_ones(tmp_path):
+    """read_timestamps reads packets (no decoding) where it can: the same times as decoding every frame, for
+    B-frames (packets in decode order), variable rates, MJPEG, WebM, MKV; a raw stream (no timestamps) decodes."""
+    from inference.frames import read_timestamps
+
+    hm = _hostile()
+    for name, clip in _clips(hm, tmp_path).items():
+        cap = cv2.VideoCapture(str(clip))
+        stamps, at_end = read_timestamps(clip, cap, cap.get(cv2.CAP_PROP_FPS), None)
+        cap.release()
+        np.testing.assert_allclose(stamps, _decoded_stamps(clip), atol=1e-9, err_msg=name)
+        assert at_end, name
+    # with an end time: read past it (half a second, from packets: B-frames arrive reordered), with no frame missed
+    clip = tmp_path / "b.mp4"
+    cap = cv2.VideoCapture(str(clip))
+    stamps, at_end = read_timestamps(clip, cap, 30.0, 0.1)
+    cap.release()
+    assert not at_end and 0.55 < stamps[-1] - stamps[0] <= 0.6 + 1e-9
+    np.testing.assert_allclose(stamps, _decoded_stamps(clip)[: len(stamps)], atol=1e-9)
+
+
+def test_opening_a_video_decodes_no_frame_for_its_timestamps(tmp_path, monkeypatch):
+    """Opening used to decode the whole clip once (0.7 s CPU of tennis.mp4's 312 frames) before reading it."""
+    hm = _hostile()
+    grabs = {"decoded": 0}
+    real = cv2.VideoCapture
+
+    class Counting:  # wraps (a Python subclass of cv2.VideoCapture crashes on release)
+        def __init__(self, *args):
+            self.cap, self.raw = real(*args), False
+
+        def set(self, prop, value):
+            if prop == cv2.CAP_PROP_FORMAT and value == -1:
+                self.raw = True
+            return self.cap.set(prop, value)
+
+        def grab(self):
+            ok = self.cap.grab()
+            grabs["decoded"] += bool(ok and not self.raw)
+            return ok
+
+        def __getattr__(self, name):
+            return getattr(self.cap, name)
+
+    monkeypatch.setattr(cv2, "VideoCapture", Counting)
+    for name, clip in _clips(hm, tmp_path).items():
+        if name == ".h264":
+            continue  # no timestamps in the packets: decoded, as before
+        grabs["decoded"] = 0
+        src = open_frames(clip)
+        assert grabs["decoded"] == 0, name
+        assert [hm.bar_of(f) for c in src.chunks() for f in c.frames][:3] == [0, 1, 2] or "vfr" in name, name

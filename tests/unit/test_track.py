@@ -176,3 +176,53 @@ def test_gap_frames_are_carried_by_the_temporal_terms(tiny_model):
     r = fit_chunk(tiny_model, kp, cam, world, seen, 30.0)
     gap_err = np.linalg.norm(r.joints[~seen] - truth[~seen], axis=-1).mean()
     assert gap_err < 0.08, gap_err
+
+
+def test_keypoint_joints_give_the_smpl_joints_of_the_same_chain(tiny_model):
+    """with_smpl_joints: the keypoint joints of __call__ and the model's own SMPL joints (smplx's skinning)."""
+    import torch
+
+    from inference.fit import KeypointJoints
+    from inference.keypoint_map import KeypointMap
+    from inference.rotations import axis_angle_to_matrix
+
+    pose, transl = _motion(5)
+    betas = np.random.default_rng(3).normal(0, 0.5, (5, tiny_model.num_betas))
+    f = lambda a: torch.as_tensor(a, dtype=tiny_model.dtype)  # noqa: E731
+    kj = KeypointJoints(tiny_model, KeypointMap(tiny_model.joint_names))
+    kp_j, smpl_j = kj.with_smpl_joints(axis_angle_to_matrix(f(pose)), f(betas), f(transl))
+    out = tiny_model.forward(f(pose), f(betas), f(transl))
+    np.testing.assert_allclose(smpl_j.numpy(), out.joints[:, :24].numpy(), atol=1e-5)
+    np.testing.assert_allclose(kp_j.numpy(), kj(axis_angle_to_matrix(f(pose)), f(betas), f(transl)).numpy())
+
+
+def test_chunk_fit_poses_the_body_once_per_step(tiny_model, monkeypatch):
+    """The chunk fit's cost is its kinematic chains: one per step of the full stage (the keypoint joints and the
+    acceleration term's SMPL joints from the same chain), none per step of the first stage (root and translation
+    only: the body posed once, then turned rigidly). It used to pose the body twice per step, in both stages."""
+    from inference import fit as fit_module
+    from inference.body import kinematics
+    from inference.sequence_fit import SequenceOptions, fit_chunk
+
+    calls = {"chain": 0, "rigid": 0}
+    chain, rigid = fit_module.KeypointJoints.chain, kinematics.rigid_joints
+
+    def counted_chain(self, *a):
+        calls["chain"] += 1
+        return chain(self, *a)
+
+    def counted_rigid(*a):
+        calls["rigid"] += 1
+        return rigid(*a)
+
+    monkeypatch.setattr(fit_module.KeypointJoints, "chain", counted_chain)
+    monkeypatch.setattr(kinematics, "rigid_joints", counted_rigid)
+    cam = np.array([800.0, 800.0, 320.0, 240.0])
+    pose, transl = _motion(8)
+    kp, world, _ = _observe(tiny_model, pose, transl, cam)
+    first = fit_chunk(tiny_model, kp[:4], cam, world[:4], np.ones(4, bool), 30.0)
+    calls.update(chain=0, rigid=0)
+    fit_chunk(tiny_model, kp[4:], cam, world[4:], np.ones(4, bool), 30.0, betas=first.betas,
+              prev=(first.pose[-1], first.transl[-1]), options=SequenceOptions(steps_global=10, steps_full=20))
+    assert calls["rigid"] == 0, calls
+    assert calls["chain"] <= 20 + 3, calls  # the full stage's steps, plus the start, the first stage's, the end
