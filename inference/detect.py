@@ -57,7 +57,6 @@ def detect_people(image_rgb: np.ndarray, name: str = "the image",
     "full" or "heavy" (inference.mediapipe_pose.POSE_MODELS).
     """
     from .images import downscale_for_detection
-    from .keypoint_map import LEFT_RIGHT_SWAP
 
     rgb = np.asarray(image_rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or 0 in rgb.shape:
