@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from processes import timed_python  # noqa: E402
 
 pytestmark = pytest.mark.bench
 REPO = Path(__file__).resolve().parents[1]
@@ -56,25 +57,17 @@ print("WARM", statistics.median(times))
 """
 
 
-def _run(repo: Path, args: list[str]) -> tuple[float, str]:
-    env = dict(os.environ, PYTHONPATH=str(repo), GLOG_minloglevel="2")
-    t = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
-    wall = time.perf_counter() - t
-    assert done.returncode == 0, done.stderr[-2000:]
-    return wall, done.stdout
-
 
 def measure(repo: Path, repeats: int) -> dict:
     """Median seconds: bare MediaPipe process, fit CLI process, warm fit_image (in-process)."""
     bare, cli, warm = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
-            bare.append(_run(repo, ["-c", BARE_MEDIAPIPE])[0])
-            cli.append(_run(repo, ["-m", "inference", "fit", PHOTO, "--out", str(Path(tmp) / f"{i}.json")])[0])
+            bare.append(timed_python(repo, ["-c", BARE_MEDIAPIPE])[0])
+            cli.append(timed_python(repo, ["-m", "inference", "fit", PHOTO, "--out", str(Path(tmp) / f"{i}.json")])[0])
         for _ in range(repeats):
-            out = _run(repo, ["-c", WARM_FIT])[1]
-            warm.append(float(out.split("WARM")[-1]))
+            out = timed_python(repo, ["-c", WARM_FIT])[1]
+            warm.append(float(next(ln for ln in out.splitlines() if ln.startswith("WARM")).split()[1]))
     return {"bare": statistics.median(bare), "cli": statistics.median(cli), "warm": statistics.median(warm),
             "all": (bare, cli, warm)}
 

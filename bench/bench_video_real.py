@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from processes import timed_python  # noqa: E402
 
 pytestmark = pytest.mark.bench
 REPO = Path(__file__).resolve().parents[1]
@@ -54,14 +55,6 @@ print(f"FRAMES {n} FOUND {found} LOOP {loop:.4f} SETUP {t1 - t0:.4f}")
 """
 
 
-def _run(repo: Path, args: list[str]) -> tuple[float, str]:
-    env = dict(os.environ, PYTHONPATH=str(repo), GLOG_minloglevel="2")
-    t = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
-    wall = time.perf_counter() - t
-    assert done.returncode == 0, done.stderr[-2000:]
-    return wall, done.stdout + done.stderr
-
 
 def test_video_cli_against_bare_mediapipe_on_a_real_clip():
     if not CLIP.is_file():
@@ -75,14 +68,14 @@ def test_video_cli_against_bare_mediapipe_on_a_real_clip():
     frames = None
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
-            wall, out = _run(REPO, ["-c", BARE_MEDIAPIPE_VIDEO, str(CLIP)])
+            wall, out = timed_python(REPO, ["-c", BARE_MEDIAPIPE_VIDEO, str(CLIP)])
             fields = out.split("FRAMES")[-1].split()
             frames, loop = int(fields[0]), float(fields[4])
             base_wall.append(frames / wall)
             base_loop.append(frames / loop)
             for name, repo in trees:
-                wall, out = _run(repo, ["-m", "inference", "video", str(CLIP), "--out", str(Path(tmp) / f"{i}.npz"),
-                                        "--no-progress"])
+                args = ["-m", "inference", "video", str(CLIP), "--out", str(Path(tmp) / f"{i}.npz"), "--no-progress"]
+                wall, out = timed_python(repo, args, timeout=1200)
                 cli[name].append(frames / wall)
                 lines[name] = [ln for ln in out.splitlines() if ln.startswith("wrote")][-1:]
     med = statistics.median
