@@ -2,7 +2,6 @@
 /work/main) and after (this tree) in the same run:
 
     .venv/bin/python bench/bench_tennis_ground.py [VIDEO] [--before /work/main] [--frames OUT_DIR]
-        [--capture FITS.pkl]   (one per-frame fit shared by both trees: see --help)
 
 Scores, per frame of each motion (the open body's mesh, 6890 vertices):
 - "own floor": the lowest vertex's height above the motion's own floor (y = 0 of its world, what a user sees
@@ -47,61 +46,14 @@ print(json.dumps({{"seconds": time.perf_counter() - t0}}))
 """
 
 
-FINISH = """
-import inspect, json, pickle, sys, time
-sys.path.insert(0, {tree!r})
-from inference import video
-from inference.body.load import body_model, load_body
-from inference.motion_io import save_motion
-recd, fitted, fps, gap, info, focal, turns = pickle.load(open({capture!r}, "rb"))
-recs = video._Frames()
-recs.__dict__.update(recd)
-data = load_body(None)
-model = body_model(data, "cpu")
-params = inspect.signature(video._finish).parameters
-args = [recs, fitted, fps, gap, 0.5, model, data, None, True, {{"post": 0.0}}, [], info, 1]
-kw = {{}}
-if "focal" in params:
-    args.append(focal)
-if "turns" in params:
-    kw["turns"] = turns
-t0 = time.perf_counter()
-save_motion(video._finish(*args, **kw), {out!r})
-print(json.dumps({{"seconds": time.perf_counter() - t0}}))
-"""
-
-CAPTURE = """
-import pickle, sys
-sys.path.insert(0, {tree!r})
-from inference import video
-finish = video._finish
-def keep(*a, **k):
-    pickle.dump((a[0].__dict__, a[1], a[2], a[3], a[11], a[13], k.get("turns", a[14] if len(a) > 14 else None)),
-                open({capture!r}, "wb"))
-    return finish(*a, **k)
-video._finish = keep
-video.fit_video({video!r})
-"""
-
-
-def finish_in(tree: Path, capture: Path, out: Path) -> float:
-    """Only the end of the video pipeline (world frame, floor, grounding: video._finish) of `tree`, on per-frame
-    fits captured once; → seconds."""
-    return _run(tree, FINISH.format(tree=str(tree), capture=str(capture), out=str(out)))
-
-
-def _run(tree: Path, code: str) -> float:
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    res = subprocess.run([str(REPO / ".venv/bin/python"), "-c", code], cwd=tree, env=env, capture_output=True,
-                         text=True)
-    if res.returncode:
-        raise SystemExit(f"run in {tree} failed:\n{res.stderr[-2000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])["seconds"] if res.stdout.strip() else 0.0
-
-
 def fit_in(tree: Path, video: Path, out: Path) -> float:
     """Fit the clip with the code of `tree` (a separate process: its own imports), write `out`; → seconds."""
-    return _run(tree, FIT.format(tree=str(tree), video=str(video), out=str(out)))
+    code = FIT.format(tree=str(tree), video=str(video), out=str(out))
+    res = subprocess.run([str(REPO / ".venv/bin/python"), "-c", code], cwd=tree,
+                         env=dict(os.environ, PYTHONPATH=str(tree)), capture_output=True, text=True)
+    if res.returncode:
+        raise SystemExit(f"run in {tree} failed:\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])["seconds"]
 
 
 def mesh(motion):
@@ -218,10 +170,6 @@ def main() -> int:
     ap.add_argument("--before", default="/work/main")
     ap.add_argument("--frames", default=None)
     ap.add_argument("--after", default=str(REPO), help="the tree to measure as 'after' (default: this one)")
-    ap.add_argument("--capture", default=None,
-                    help="share the per-frame fits: run the 'after' tree's fit once (kept in this file, reused "
-                         "when it exists) and only each tree's end of the pipeline (video._finish) on them; "
-                         "valid while the trees' tracking and per-frame fit are the same code")
     args = ap.parse_args()
     video = Path(args.video)
     rev = subprocess.run(["git", "-C", args.before, "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -232,18 +180,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for label, tree in (("before", Path(args.before)), ("after", Path(args.after))):
             out = Path(tmp) / f"{label}.npz"
-            if args.capture:
-                if not Path(args.capture).is_file():
-                    _run(Path(args.after), CAPTURE.format(tree=str(args.after), capture=args.capture,
-                                                          video=str(video)))
-                secs = finish_in(tree, Path(args.capture), out)
-            else:
-                secs = fit_in(tree, video, out)
+            secs = fit_in(tree, video, out)
             motion = load_motion(out)
             res = scores(motion)
-            what = "end of pipeline" if args.capture else "whole fit"
             head = (f"{label} ({tree.name}@{rev if label == 'before' else mine}, {motion.num_frames} frames, "
-                    f"{what} {secs:.1f} s)")
+                    f"whole fit {secs:.1f} s)")
             for name, r in res.items():
                 print(f"{head:48s} {name:14s} on floor {r['on_floor']:6.1%}  upright {r['upright']:6.1%}  "
                       f"median height {r['median_height_cm']:+5.1f} cm  median trunk {r['median_trunk_deg']:4.1f} deg"
