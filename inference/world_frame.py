@@ -25,6 +25,9 @@ import numpy as np
 
 FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
 
+CONTACT_HEIGHT = 0.06  # m above the floor (the foot joints sit a few cm above the sole)
+CONTACT_SPEED = 0.4  # m/s horizontal, on smoothed feet
+
 
 @dataclass
 class WorldMotion:
@@ -37,6 +40,20 @@ class WorldMotion:
     camera_position: np.ndarray
     contact: np.ndarray
     facts: dict
+
+
+def contacts(feet, fps) -> np.ndarray:
+    """feet [T,F,3] world → contact [T,F] bool, judged on a strongly smoothed copy of the feet.
+
+    Fitted feet jitter by several mm a frame in depth, more than temporal.foot_contacts' speed limit allows at
+    30 fps, and each contact that breaks off keeps its correction: a random walk of the root. Judged on smoothed
+    feet, with a little more height, contacts last as long as the foot really stays down.
+    """
+    from .temporal import floor_height, foot_contacts, one_euro
+
+    calm = one_euro(feet, fps, min_cutoff=1.0, beta=0.05)
+    calm[..., 1] -= floor_height(feet)  # the lowest foot's low percentile as the floor, for this judgement only
+    return foot_contacts(calm, fps, height=CONTACT_HEIGHT, speed=CONTACT_SPEED)
 
 
 PLANTED_SPEED = 0.5  # m/s: a foot joint slower than this (smoothed, horizontal and vertical) may carry weight
@@ -185,13 +202,22 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     scales = depth_scales(low, down, eye[:, 1], fps) if eye[:, 1].min() > 0.3 else np.ones(t)
     shift = (scales - 1.0)[:, None] * (low - eye)
     transl, feet = transl + shift, feet + shift[:, None]
-    # foot sliding, in full 2D on the floor, where the pose says a foot is planted: the world feet carry the
-    # depth's noise (contacts read off them matched the truth's at chance on the rendered walks), and sliding
-    # corrected along the line of sight only left most of a walk's skate (48 of 60 mm/frame on one)
+    # foot sliding, in two passes. First where the world feet are low and still (a person standing, a slow
+    # shuffle: there they are right), along the line of sight only, so that the body keeps its place on the
+    # footage (inference.temporal.ground_and_unslide)
+    sight = (transl + rest_pelvis - eye)[:, [0, 2]]  # horizontal line of sight camera → pelvis
+    sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
+    moved = transl.copy()
+    transl, still = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
+    feet = feet + (transl - moved)[:, None]
+    # then in full 2D on the floor where the pose says a foot is planted (inference.stance): in a walk the world
+    # feet carry the depth's noise (contacts read off them matched the truth's at chance on the rendered walks),
+    # and sliding corrected along the line of sight only left most of a walk's skate (48 of 60 mm/frame on one)
     heading = axis_angle_to_matrix(pose[:, 0])[:, [0, 2], 2]  # the pelvis's forward (body +z), horizontal
     body_feet = (joints[:, FOOT_JOINTS] - joints[:, :1]) @ level.T  # foot joints minus the pelvis, world axes
-    transl, contact = ground_and_unslide(transl, feet, fps, contact=stance_contacts(body_feet, heading, fps),
-                                         floor=0.0)
+    transl, stance = ground_and_unslide(transl, feet, fps, contact=stance_contacts(body_feet, heading, fps),
+                                        floor=0.0)
+    contact = still | stance
     # the root path last of all: the depth scales, the unsliding and (for a travelling camera) the camera's own
     # centres each bring a few millimetres of per-frame noise that the first smoothing never saw; a constant
     # velocity is kept to the clip's ends (smooth_path) and a walk's ~2 Hz bob keeps three quarters of its size
