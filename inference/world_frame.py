@@ -10,9 +10,10 @@
    measured in floor distances by inference.camera_motion, are scaled by that height and carry the bodies);
 4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
    where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
-   drifts), interpolated through jumps and smoothed; then foot sliding is removed on the floor
-   (temporal.ground_and_unslide) where the pose says a foot carries the body (inference.stance: the world
-   feet slide with the depth's noise, so contacts judged from them were found at chance); last, the root path
+   drifts), interpolated through jumps and smoothed; then foot sliding is removed (temporal.ground_and_unslide)
+   where the world feet are low and still, along the camera's line of sight only, and where the pose says a
+   foot carries the body (inference.stance: in a walk the world feet slide with the depth's noise), along the
+   line of sight for a camera turning on its spot, on the whole floor for a travelling one; last, the root path
    is smoothed once more (temporal.smooth_path: what the depth, the unsliding and a travelling camera's
    centres add frame to frame). A travelling camera's turns are smoothed too (temporal.smooth_rotations).
 """
@@ -207,16 +208,19 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     # footage (inference.temporal.ground_and_unslide)
     sight = (transl + rest_pelvis - eye)[:, [0, 2]]  # horizontal line of sight camera → pelvis
     sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
-    moved = transl.copy()
+    unslid_from = transl.copy()
     transl, still = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
-    feet = feet + (transl - moved)[:, None]
-    # then in full 2D on the floor where the pose says a foot is planted (inference.stance): in a walk the world
-    # feet carry the depth's noise (contacts read off them matched the truth's at chance on the rendered walks),
-    # and sliding corrected along the line of sight only left most of a walk's skate (48 of 60 mm/frame on one)
+    feet = feet + (transl - unslid_from)[:, None]
+    # then where the pose says a foot is planted (inference.stance): in a walk the world feet carry the depth's
+    # noise (contacts read off them matched the truth's at chance on the rendered walks). Along the line of
+    # sight only, as above, when the camera turns on its spot: across it the image fixes the body's place (in
+    # full 2D the body drifted off the player on tennis.mp4 by 36 px, 250 px at worst); in full 2D when the
+    # camera travels: its centres and turns, read off a few dozen floor corners, carry the body sideways by
+    # centimetres a frame, which the planted foot shows (on a rendered dolly, 52 → 37 mm/frame of skate)
     heading = axis_angle_to_matrix(pose[:, 0])[:, [0, 2], 2]  # the pelvis's forward (body +z), horizontal
     body_feet = (joints[:, FOOT_JOINTS] - joints[:, :1]) @ level.T  # foot joints minus the pelvis, world axes
     transl, stance = ground_and_unslide(transl, feet, fps, contact=stance_contacts(body_feet, heading, fps),
-                                        floor=0.0)
+                                        floor=0.0, along=sight if centres is None else None)
     contact = still | stance
     # the root path last of all: the depth scales, the unsliding and (for a travelling camera) the camera's own
     # centres each bring a few millimetres of per-frame noise that the first smoothing never saw; a constant
