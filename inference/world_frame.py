@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 
 FOOT_JOINTS = (7, 8, 10, 11)  # left/right ankle, left/right foot
-
 CONTACT_HEIGHT = 0.06  # m above the floor (the foot joints sit a few cm above the sole)
 CONTACT_SPEED = 0.4  # m/s horizontal, on smoothed feet
 
