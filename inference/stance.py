@@ -11,7 +11,7 @@ import numpy as np
 
 SIDES = (0, 1, 0, 1)  # world_frame.FOOT_JOINTS: left ankle, right ankle, left foot, right foot
 MARGIN = 0.6  # m/s: the planted foot moves back relative to the pelvis at least this much faster than the other
-# (on the rendered walks 0.45-0.7 bring the skate below the world feet's on all five clips, 0.8 not on the
+# (on the rendered walks 0.45-0.7 bring the skate below the old pipeline's on all five clips, 0.8 not on the
 # dolly; a larger margin finds fewer, surer contacts and leaves the root nearer the image's path)
 MIN_RUN_S = 0.1  # s: a shorter stance is noise
 SMOOTH_S = 0.03  # s: the Gaussian's sigma over the feet before their speeds are taken
