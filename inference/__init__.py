@@ -13,6 +13,7 @@ Where each job lives:
 - the fit: `fit.py` (one photo), `sequence_fit.py` (a run of video frames; `chunk_fitter.py` runs a video's
   chunks in a worker process beside the tracker), `init_pose.py`, `keypoint_map.py`;
   HMR regression: `hmr.py` (+ `resnet.py`); video post-processing (gaps, smoothing, floor, feet): `temporal.py`
+  (which foot is planted, read from the pose: `stance.py`)
 - a video's camera: its turns from the background `camera_motion.py`, the path `camera.py` (CameraPath); the
   grounded, gravity-aligned world of a video's bodies: `world_frame.py`
 - body models: `body/` (loading and caching, the open body and its cache file `body/open_body_cache.py`, SMPL

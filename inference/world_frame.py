@@ -10,8 +10,10 @@
    measured in floor distances by inference.camera_motion, are scaled by that height and carry the bodies);
 4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
    where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
-   drifts), interpolated through jumps and smoothed; then foot sliding is removed along the camera's line of
-   sight only (temporal.ground_and_unslide), so the body keeps its place on the footage; last, the root path
+   drifts), interpolated through jumps and smoothed; then foot sliding is removed (temporal.ground_and_unslide)
+   where the world feet are low and still, along the camera's line of sight only, and where the pose says a
+   foot carries the body (inference.stance: in a walk the world feet slide with the depth's noise), along the
+   line of sight for a camera turning on its spot, on the whole floor for a travelling one; last, the root path
    is smoothed once more (temporal.smooth_path: what the depth, the unsliding and a travelling camera's
    centres add frame to frame). A travelling camera's turns are smoothed too (temporal.smooth_rotations).
 """
@@ -167,6 +169,8 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     from .body.kinematics import motion_joints
     from .conventions import CAMERA_TO_WORLD
     from .results import reframe
+    from .rotations import axis_angle_to_matrix
+    from .stance import stance_contacts
     from .temporal import (depth_scales, floor_plane, ground_and_unslide, level_rotation, smooth_motion,
                            smooth_path, trunk_up)
 
@@ -198,9 +202,25 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     scales = depth_scales(low, down, eye[:, 1], fps) if eye[:, 1].min() > 0.3 else np.ones(t)
     shift = (scales - 1.0)[:, None] * (low - eye)
     transl, feet = transl + shift, feet + shift[:, None]
+    # foot sliding, in two passes. First where the world feet are low and still (a person standing, a slow
+    # shuffle: there they are right), along the line of sight only, so that the body keeps its place on the
+    # footage (inference.temporal.ground_and_unslide)
     sight = (transl + rest_pelvis - eye)[:, [0, 2]]  # horizontal line of sight camera → pelvis
     sight = sight / np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
-    transl, contact = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
+    unslid_from = transl.copy()
+    transl, still = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
+    feet = feet + (transl - unslid_from)[:, None]
+    # then where the pose says a foot is planted (inference.stance): in a walk the world feet carry the depth's
+    # noise (contacts read off them matched the truth's at chance on the rendered walks). Along the line of
+    # sight only, as above, when the camera turns on its spot: across it the image fixes the body's place (in
+    # full 2D the body drifted off the player on tennis.mp4 by 36 px, 250 px at worst); in full 2D when the
+    # camera travels: its centres and turns, read off a few dozen floor corners, carry the body sideways by
+    # centimetres a frame, which the planted foot shows (on a rendered dolly, 52 → 37 mm/frame of skate)
+    heading = axis_angle_to_matrix(pose[:, 0])[:, [0, 2], 2]  # the pelvis's forward (body +z), horizontal
+    body_feet = (joints[:, FOOT_JOINTS] - joints[:, :1]) @ level.T  # foot joints minus the pelvis, world axes
+    transl, stance = ground_and_unslide(transl, feet, fps, contact=stance_contacts(body_feet, heading, fps),
+                                        floor=0.0, along=sight if centres is None else None)
+    contact = still | stance
     # the root path last of all: the depth scales, the unsliding and (for a travelling camera) the camera's own
     # centres each bring a few millimetres of per-frame noise that the first smoothing never saw; a constant
     # velocity is kept to the clip's ends (smooth_path) and a walk's ~2 Hz bob keeps three quarters of its size
