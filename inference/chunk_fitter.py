@@ -52,8 +52,12 @@ def cpus_available() -> int:
 def worker_usable(frames: int, chunk_size: int, device) -> bool:
     """Whether a worker process pays for `frames` frames in chunks of `chunk_size` on `device`, and can be spawned."""
     exe = os.path.basename(sys.executable or "").lower()
+    # a spawned child first re-runs the parent's main script from its file: a script read from standard input
+    # ("<stdin>") has none, and the child would die with a traceback on the user's terminal before the refit
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
     return (str(device) == "cpu" and cpus_available() >= 2 and frames >= MIN_CHUNKS * chunk_size
-            and "bpy" not in sys.modules and exe.startswith("python"))
+            and "bpy" not in sys.modules and exe.startswith("python")
+            and (main_file is None or os.path.isfile(main_file)))
 
 
 def fit_job(model, state: dict, job: dict, cam, fps, fit_options, temporal):

@@ -38,6 +38,20 @@ def test_inside_blender_the_fit_stays_in_process(two_cores, monkeypatch, exe, bp
     assert not chunk_fitter.worker_usable(300, 32, "cpu")
 
 
+def test_a_main_script_read_from_stdin_keeps_the_fit_in_process(two_cores, monkeypatch, tmp_path):
+    """A spawned worker re-runs the parent's main script from its file: `python - < script.py` has none."""
+    main = types.ModuleType("__main__")
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    main.__file__ = "<stdin>"
+    assert not chunk_fitter.worker_usable(300, 32, "cpu")
+    script = tmp_path / "run.py"
+    script.write_text("")
+    main.__file__ = str(script)
+    assert chunk_fitter.worker_usable(300, 32, "cpu")
+    del main.__file__  # an interactive session or a notebook: nothing to re-run
+    assert chunk_fitter.worker_usable(300, 32, "cpu")
+
+
 def test_cpus_available_counts_this_process_cores():
     assert 1 <= chunk_fitter.cpus_available()
 
