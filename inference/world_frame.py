@@ -9,7 +9,8 @@
 3. the floor: that plane, put at y = 0; the camera's height above it follows (a travelling camera's centres,
    measured in floor distances by inference.camera_motion, are scaled by that height and carry the bodies);
 4. per frame, the body's depth along the camera's ray is corrected so that its lowest point lies on the floor
-   where a foot is down (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
+   where a foot is down: the world feet low and still, or the foot the pose says carries the body
+   (inference.stance) (inference.temporal.depth_scales: the fitted size gives depth only roughly, and it
    drifts), interpolated through jumps and smoothed; then foot sliding is removed (temporal.ground_and_unslide)
    where the world feet are low and still, along the camera's line of sight only, and where the pose says a
    foot carries the body (inference.stance: in a walk the world feet slide with the depth's noise), along the
@@ -199,7 +200,13 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     floor = float(np.median(low[down, 1])) if down.any() else float(np.percentile(low[:, 1], 5))
     transl, low, feet = transl - [0.0, floor, 0.0], low - [0.0, floor, 0.0], feet - [0.0, floor, 0.0]
     eye = moved @ level.T - [0.0, floor, 0.0]  # camera centres [T,3] (origin: frame 0's, before the floor moved)
-    scales = depth_scales(low, down, eye[:, 1], fps) if eye[:, 1].min() > 0.3 else np.ones(t)
+    # the foot that carries the body, from the pose alone (inference.stance): in a walk the world feet carry the
+    # depth's noise, so contacts read off them matched the truth's at chance on the rendered walks, and a walk
+    # with few of them had its depth corrected near its start only (a rendered walk floated 17 cm by its end)
+    heading = axis_angle_to_matrix(pose[:, 0])[:, [0, 2], 2]  # the pelvis's forward (body +z), horizontal
+    body_feet = (joints[:, FOOT_JOINTS] - joints[:, :1]) @ level.T  # foot joints minus the pelvis, world axes
+    carrying = stance_contacts(body_feet, heading, fps)  # [T,4]
+    scales = depth_scales(low, down | carrying.any(axis=1), eye[:, 1], fps) if eye[:, 1].min() > 0.3 else np.ones(t)
     shift = (scales - 1.0)[:, None] * (low - eye)
     transl, feet = transl + shift, feet + shift[:, None]
     # foot sliding, in two passes. First where the world feet are low and still (a person standing, a slow
@@ -210,16 +217,13 @@ def placed(model, pose, transl, betas, turns, centres, fps, smooth) -> WorldMoti
     unslid_from = transl.copy()
     transl, still = ground_and_unslide(transl, feet, fps, contact=contacts(feet, fps), floor=0.0, along=sight)
     feet = feet + (transl - unslid_from)[:, None]
-    # then where the pose says a foot is planted (inference.stance): in a walk the world feet carry the depth's
-    # noise (contacts read off them matched the truth's at chance on the rendered walks). Along the line of
-    # sight only, as above, when the camera turns on its spot: across it the image fixes the body's place (in
-    # full 2D the body drifted off the player on tennis.mp4 by 36 px, 250 px at worst); in full 2D when the
-    # camera travels: its centres and turns, read off a few dozen floor corners, carry the body sideways by
-    # centimetres a frame, which the planted foot shows (on a rendered dolly, 52 → 37 mm/frame of skate)
-    heading = axis_angle_to_matrix(pose[:, 0])[:, [0, 2], 2]  # the pelvis's forward (body +z), horizontal
-    body_feet = (joints[:, FOOT_JOINTS] - joints[:, :1]) @ level.T  # foot joints minus the pelvis, world axes
-    transl, stance = ground_and_unslide(transl, feet, fps, contact=stance_contacts(body_feet, heading, fps),
-                                        floor=0.0, along=sight if centres is None else None)
+    # then where the pose says a foot is planted (`carrying`). Along the line of sight only, as above, when the
+    # camera turns on its spot: across it the image fixes the body's place (in full 2D the body drifted off the
+    # player on tennis.mp4 by 36 px, 250 px at worst); in full 2D when the camera travels: its centres and turns,
+    # read off a few dozen floor corners, carry the body sideways by centimetres a frame, which the planted foot
+    # shows (on a rendered dolly, 52 → 37 mm/frame of skate)
+    transl, stance = ground_and_unslide(transl, feet, fps, contact=carrying, floor=0.0,
+                                        along=sight if centres is None else None)
     contact = still | stance
     # the root path last of all: the depth scales, the unsliding and (for a travelling camera) the camera's own
     # centres each bring a few millimetres of per-frame noise that the first smoothing never saw; a constant
