@@ -120,10 +120,7 @@ def smooth_path(x: np.ndarray, sigma: float) -> np.ndarray:
     pad = min(len(x) - 1, int(np.ceil(4 * sigma)))
     head = 2 * x[:1] - x[pad:0:-1]
     tail = 2 * x[-1:] - x[-2:-pad - 2:-1]
-    from scipy.ndimage import gaussian_filter1d
-
-    out = gaussian_filter1d(np.concatenate([head, x, tail]), sigma, axis=0, mode="nearest")
-    return out[pad:pad + len(x)]
+    return gaussian_smooth(np.concatenate([head, x, tail]), sigma)[pad:pad + len(x)]
 
 
 def smooth_rotations(r: np.ndarray, sigma: float) -> np.ndarray:
