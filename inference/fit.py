@@ -397,14 +397,14 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
         kp, world = np.concatenate([kp, kp_s]), np.concatenate([world, world_s])
     with small_work_threads(1):
         res = _fit_keypoints(model, kp, cam, world, init_pose, init_betas, init_transl, opt, progress, world_init)
+    fields = ("pose", "betas", "transl", "joints", "joints2d", "loss")
     swapped = np.zeros(b, dtype=bool)
     for k, i in enumerate(idx):  # the reading with the lower full energy
         if res.loss[b + k] < res.loss[i]:
             swapped[i] = True
-            for field in ("pose", "betas", "transl", "joints", "joints2d", "loss"):
+            for field in fields:
                 getattr(res, field)[i] = getattr(res, field)[b + k]
-    return FitResult(*(getattr(res, f)[:b] for f in ("pose", "betas", "transl", "joints", "joints2d", "loss")),
-                     swapped=swapped)
+    return FitResult(*(getattr(res, f)[:b] for f in fields), swapped=swapped)
 
 
 def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
