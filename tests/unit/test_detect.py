@@ -119,3 +119,22 @@ def test_no_person_and_bad_input():
     from inference import mediapipe_pose
 
     assert mediapipe_pose.image_landmarker() is mediapipe_pose.image_landmarker()  # one landmarker per process
+
+
+@pytest.mark.parametrize("name", ["hmr_coco1.png", "hmr_im1963.jpg"])
+def test_person_filling_the_picture_found_with_padded_edges(photos_dir, name):
+    """HMR's demo crops (a catcher, a hurdler) are cut around the person; the plain pass finds nobody in them."""
+    from inference import detect
+    from inference.images import load_image
+    from inference.keypoint_map import MP
+
+    img = load_image(photos_dir / name)
+    h, w = img.rgb.shape[:2]
+    assert detect._search(img.rgb, 1.0, (w, h), detect.DEFAULT_POSE_MODEL) == []  # the case this is for
+    det = detect.detect_person(img.rgb, img.name)
+    assert det.notes == ["the person fills the picture: found once its edges were padded"]
+    assert det.mask.shape == (h, w) and det.mask.mean() > 0.1  # cut back to the picture, the person in it
+    x0, y0, x1, y1 = det.box
+    assert (x1 - x0) * (y1 - y0) > 0.3 * w * h  # fills much of the picture, in its pixels
+    torso = det.keypoints2d[[MP[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")], :2]
+    assert np.all((torso >= 0) & (torso <= [w, h]))
