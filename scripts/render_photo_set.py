@@ -3,13 +3,17 @@
     .venv/bin/python scripts/render_photo_set.py --out /work/evalset/photo3d [--per-family 7] [--seed 15]
         [--families standing,sitting,crouching,reaching,turned_away,cropped] [--long-side 512] [--samples 8]
         [--background photo|procedural|both] [--photos ../shared/data/photos] [--quality 90] [--max-kb 0]
+        [--no-faces]
 
 Families: standing (walking, a control), sitting (on a stool), crouching, reaching (an arm across the body,
 the torso twisted), turned_away (back or three-quarter back to the camera), cropped (a pose of the other
 families with the legs or one side out of the frame). Every image has its own random shape (10 betas), pose
 (joint angles inside human limits, random within each family from --seed), clothes (shirt, trousers or
 shorts, shoes, hair: materials by the body part that skins each face), sun and sky, camera height, distance,
-pitch and focal length (28-85 mm full-frame equivalent), portrait or landscape.
+pitch and focal length (28-85 mm full-frame equivalent), portrait or landscape. The people have faces (eyes,
+lashes, brows, lips, nostrils: scripts/synthetic_face.py) whose colours come from a random stream of their own:
+a blank head reads as the back of one to MediaPipe. `--no-faces` renders the sets made before faces existed
+(same --seed: the same images, bit for bit); with faces, the same --seed changes only the faces.
 
 Each body is rendered once (Cycles, CPU, transparent film, the floor a shadow catcher) and laid over a
 background: `photo` = a random crop of the shared photos with their annotated people painted out (for local

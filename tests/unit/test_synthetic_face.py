@@ -27,7 +27,9 @@ def head():
     shaped, joints = data.shaped(None)
     labels = sf.face_features(shaped, joints, data.f, J["head"])
     centre = shaped[data.f].mean(1) - joints[J["head"]]
-    return labels, centre, shaped - joints[J["head"]]
+    tri = shaped[data.f]
+    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1) / 2
+    return labels, centre, shaped - joints[J["head"]], area
 
 
 def side(centre, mask, sign):
@@ -35,7 +37,7 @@ def side(centre, mask, sign):
 
 
 def test_two_eyes_mirrored_in_front_of_the_head(head):
-    labels, c, v = head
+    labels, c, v, _ = head
     eye = np.isin(labels, (sf.EYE_WHITE, sf.IRIS))
     for part in (eye, labels == sf.IRIS):
         left, right = side(c, part, 1), side(c, part, -1)
@@ -52,7 +54,7 @@ def test_two_eyes_mirrored_in_front_of_the_head(head):
 
 
 def test_brows_above_the_eyes_and_the_mouth_below(head):
-    labels, c, _ = head
+    labels, c, *_ = head
     eye = np.isin(labels, (sf.EYE_WHITE, sf.IRIS))
     lips = labels == sf.LIPS
     for s in (1, -1):
@@ -73,3 +75,25 @@ def test_face_colours_from_their_own_stream_only():
     assert np.array_equal(a, b) and a.shape == (len(sf.LABELS), 3)
     assert a[sf.IRIS].sum() < a[sf.EYE_WHITE].sum() / 2  # a dark iris on a white
     assert a[sf.LIPS, 0] > a[sf.LIPS, 1] and a[sf.LIPS].sum() < skin.sum()  # redder and darker than the skin
+
+
+def test_every_feature_mirrored_about_the_mid_plane(head):
+    labels, c, *_ = head
+    for label in range(1, len(sf.LABELS)):
+        part = labels == label
+        left, right = side(c, part, 1), side(c, part, -1)
+        assert left.any() and right.any(), sf.LABELS[label]
+        ml, mr = c[left].mean(0), c[right].mean(0)
+        assert np.allclose(ml * [-1, 1, 1], mr, atol=0.002), (sf.LABELS[label], ml, mr)
+
+
+def test_lashes_ring_the_eyes(head):
+    labels, c, _, area = head
+    for s in (1, -1):
+        lash, ball = side(c, labels == sf.LASHES, s), side(c, np.isin(labels, (sf.EYE_WHITE, sf.IRIS)), s)
+        mid = (c[ball].min(0) + c[ball].max(0)) / 2
+        d = c[lash] - mid
+        assert np.linalg.norm(d, axis=1).max() < 0.025  # around that eye
+        assert (d[:, 1] > 0.004).any() and (d[:, 1] < -0.002).any()  # on both lids
+        assert (d[:, 0] > 0.008).any() and (d[:, 0] < -0.008).any()  # at both corners
+        assert area[lash].sum() < 0.5 * area[labels == sf.LIPS].sum()  # a rim, not a mask
