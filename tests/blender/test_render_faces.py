@@ -36,13 +36,12 @@ def dressed(open_data, seed, faces):
 @pytest.mark.parametrize("seed", [0, 16])
 def test_faces_leave_the_scene_stream_alone(open_data, seed):
     import synthetic_face as sf
+    from inference.body.skeleton import JOINT_INDEX
 
     plain, plain_mats, plain_next = dressed(open_data, seed, faces=False)
     faced, faced_mats, faced_next = dressed(open_data, seed, faces=True)
-    assert np.array_equal(plain_next, faced_next)  # the lights and backgrounds after dress() draw the same
+    assert np.array_equal(plain_next, faced_next)  # the sun and sky, drawn after dress(), are the same
     assert len(plain_mats) == 5 and len(faced_mats) == 5 + len(sf.LABELS) - 1
-    from inference.body.skeleton import JOINT_INDEX
-
     changed = plain != faced
     head = open_data.weights[open_data.f].sum(1).argmax(1) == JOINT_INDEX["head"]
     assert changed.any() and not (changed & ~head).any()  # the head only
