@@ -3,13 +3,17 @@
     .venv/bin/python scripts/render_photo_set.py --out /work/evalset/photo3d [--per-family 7] [--seed 15]
         [--families standing,sitting,crouching,reaching,turned_away,cropped] [--long-side 512] [--samples 8]
         [--background photo|procedural|both] [--photos ../shared/data/photos] [--quality 90] [--max-kb 0]
+        [--no-faces]
 
 Families: standing (walking, a control), sitting (on a stool), crouching, reaching (an arm across the body,
 the torso twisted), turned_away (back or three-quarter back to the camera), cropped (a pose of the other
 families with the legs or one side out of the frame). Every image has its own random shape (10 betas), pose
 (joint angles inside human limits, random within each family from --seed), clothes (shirt, trousers or
 shorts, shoes, hair: materials by the body part that skins each face), sun and sky, camera height, distance,
-pitch and focal length (28-85 mm full-frame equivalent), portrait or landscape.
+pitch and focal length (28-85 mm full-frame equivalent), portrait or landscape. The people have faces (eyes,
+lashes, brows, lips, nostrils: scripts/synthetic_face.py) whose colours come from a random stream of their own:
+a blank head reads as the back of one to MediaPipe. `--no-faces` renders the sets made before faces existed
+(same --seed: the same images, bit for bit); with faces, the same --seed changes only the faces.
 
 Each body is rendered once (Cycles, CPU, transparent film, the floor a shadow catcher) and laid over a
 background: `photo` = a random crop of the shared photos with their annotated people painted out (for local
@@ -37,6 +41,7 @@ sys.path.insert(0, str(REPO))
 import repo_package  # noqa: E402  (the repository as the package `bodyrig`)
 
 repo_package.install()
+import synthetic_face  # noqa: E402  (scripts/: eyes, brows, lips on the rendered people)
 import synthetic_scene  # noqa: E402  (scripts/: the scene pieces shared with render_gt_video.py)
 
 FAMILIES = ("standing", "sitting", "crouching", "reaching", "turned_away", "cropped")
@@ -45,6 +50,7 @@ TRUTH_TOLERANCE_M = 0.002  # the armature's joints and the truth must agree this
 SHIRT = (3, 6, 9, 13, 14, 16, 17)  # SMPL joints whose skinned faces the shirt covers (+ 18, 19: long sleeves)
 TROUSERS = (0, 1, 2)  # + 4, 5 for long trousers
 SHOES = (7, 8, 10, 11)
+HAIR = 4  # face_parts' last material: the face's materials follow it
 
 
 # ------------------------------------------------------------------------------------------------ poses
@@ -283,23 +289,49 @@ def face_parts(data, rng):
     head = joints[J["head"]]
     hair = (owner == J["head"]) & ((centre[:, 1] > head[1] + rng.uniform(0.05, 0.08)) |
                                    ((centre[:, 2] < head[2] - 0.02) & (centre[:, 1] > head[1] - 0.04)))
-    part[hair] = 4
+    part[hair] = HAIR
     return part
 
 
-def dress(char, data, rng):
+def dress(char, data, rng, face_rng=None):
+    """The clothes, hair and skin from `rng`; with `face_rng`, a face (eyes, brows, lips, nostrils) whose colours
+    come from that stream only, so that `rng` draws exactly what it drew before faces existed."""
+    # the draws' order is the sets' reproducibility: keep it
     skin = np.array([0.85, 0.62, 0.5]) * rng.uniform(0.35, 1.05)
     mats = [synthetic_scene.principled("Skin", np.clip(skin, 0, 1), 0.5)[0],
             synthetic_scene.cloth_material("Shirt", rng.uniform(0.05, 0.95, 3), rng,
                                            ("plain", "stripes", "checks")[int(rng.integers(3))]),
             synthetic_scene.cloth_material("Trousers", rng.uniform(0.03, 0.6, 3), rng),
-            synthetic_scene.principled("Shoes", rng.uniform(0.02, 0.4, 3), 0.4)[0],
-            synthetic_scene.principled("Hair", rng.uniform(0.02, 0.35) * np.array([1.0, 0.8, 0.6]), 0.7)[0]]
+            synthetic_scene.principled("Shoes", rng.uniform(0.02, 0.4, 3), 0.4)[0]]
+    hair = rng.uniform(0.02, 0.35) * np.array([1.0, 0.8, 0.6])
+    mats.append(synthetic_scene.principled("Hair", hair, 0.7)[0])
+    part = face_parts(data, rng)
+    if face_rng is not None:
+        mats += synthetic_face.face_materials(synthetic_face.face_colours(np.clip(skin, 0, 1), hair, face_rng))
+        part = with_face(part, face_features_of(data))
     mesh = char.mesh.data
     for m in mats:
         mesh.materials.append(m)
-    mesh.polygons.foreach_set("material_index", face_parts(data, rng).astype(np.int32))
+    mesh.polygons.foreach_set("material_index", part.astype(np.int32))
     mesh.update()
+
+
+def face_features_of(data):
+    """synthetic_face.face_features of the open body at rest (the mean shape, as face_parts)."""
+    from inference.body.skeleton import JOINT_INDEX as J
+
+    shaped, joints = data.shaped(None)
+    return synthetic_face.face_features(shaped, joints, data.f, J["head"])
+
+
+def with_face(part, features):
+    """Material index per face: the face's features (materials after the five of face_parts) over the skin;
+    the eyes over anything (hair may reach the hidden top of an eyeball), brows under a low hairline stay hair."""
+    out = part.copy()
+    eye = np.isin(features, (synthetic_face.EYE_WHITE, synthetic_face.IRIS))
+    paint = (features != synthetic_face.NONE) & ((part == 0) | eye)
+    out[paint] = HAIR + features[paint]
+    return out
 
 
 def posed_vertices(data, pose, betas, transl):
@@ -395,7 +427,8 @@ def render_one(name, family, seed, data, args, photos, out_dirs):
     char = build_character(data, betas=betas, name="Person")
     pose_w, transl_w = reframe(pose_cam, transl_cam, rest_pelvis, rotation=CAMERA_TO_WORLD)
     set_pose(char, pose_w, transl_w)
-    dress(char, data, rng)
+    # the face's colours from a stream of their own: a --seed renders the same scene with or without faces
+    dress(char, data, rng, np.random.default_rng([args.seed, FAMILIES.index(family), seed, 7]) if args.faces else None)
     add_photo_camera(char.collection, camera)
     stage = bpy.data.objects.new("Stage", None)
     char.collection.objects.link(stage)
@@ -478,6 +511,8 @@ def main(argv=None) -> int:
     ap.add_argument("--background", choices=("photo", "procedural", "both"), default="both")
     ap.add_argument("--photos", default=str(REPO.parent / "shared" / "data" / "photos"))
     ap.add_argument("--quality", type=int, default=90)
+    ap.add_argument("--faces", action=argparse.BooleanOptionalAction, default=True,
+                    help="eyes, brows, lips and nostrils (--no-faces: blank heads, as the sets rendered before them)")
     ap.add_argument("--max-kb", type=int, default=0, help="lower the JPEG quality until each file fits (0: off)")
     args = ap.parse_args(argv)
 
