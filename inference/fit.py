@@ -10,6 +10,8 @@ Energy, per image (weights in `FitOptions`):
   `init_pose.occlusion_flips`); optionally several starts with one limb bone's depth flipped, the lowest full energy kept
   (`FitOptions.depth_hypotheses`, off: see bench/RESULTS.md); optionally a body seen from behind fitted with
   MediaPipe's left and right exchanged too (`FitOptions.back_swap`, off), the lower full energy kept;
+- a person cut by the picture's edge (given the picture's size): keypoints MediaPipe guessed outside it have no 2D
+  pull and their bones a lower 3D weight, and limb bones leaving through the bottom edge hang (inference.cropped);
 - priors: joint-angle limits (`ANGLE_LIMITS`: box limits on each joint's local axis-angle components; zero
   inside), a pose regulariser (L2 of the local rotations, plus a pull towards the initial pose when it came
   from a regressor), a shape regulariser (L2 of the betas).
@@ -31,7 +33,7 @@ import numpy as np
 
 from .body.skeleton import JOINT_INDEX, NUM_JOINTS
 from .camera import default_focal  # noqa: F401  (re-exported: the fit's documented default)
-from .keypoint_map import KeypointMap
+from .keypoint_map import LIMB_BONES, KeypointMap
 
 # Limits of each joint's local axis-angle components (x, y, z) in radians, body frame (x = body's left,
 # y = up, z = forward). Knees bend about +x only; elbows about y only (left negative, right positive);
@@ -231,6 +233,12 @@ class FitOptions:
     # each time (230 -> 173 mm where MediaPipe had read a front as a back), but twice MediaPipe had been right and
     # the body came out facing the wrong way (MPJPE 143 -> 350 mm), which PA-MPJPE forgives (bench/RESULTS.md).
     back_swap: bool = False
+    # Keypoints MediaPipe guessed outside the picture (fit_keypoints given image_size; inference.cropped): no 2D
+    # pull, this 3D weight for the bones they end (below floor3d, a limb hidden inside the picture: the guess of a
+    # limb MediaPipe cannot see at all is worse), and a limb bone leaving through the bottom edge hangs (a robust
+    # pull of w_hang towards the camera's down). Chosen on the tuning render sets' cropped people (bench/RESULTS.md).
+    unseen3d: float = 0.4
+    w_hang: float = 0.1
 
 
 @dataclass
@@ -328,13 +336,15 @@ class FrameTerms:
 
     tgt [B,M,2] px, w2d [B,M], cam [B,4], scale [B] px (person size), body_init [B,23,3]; obs_dir [B,E,3] unit
     bone directions from MediaPipe's world landmarks and w3d [B,E] their weights, or None for no 3D term.
+    hang [B,E]: 1 on the limb bones that leave the picture through its bottom edge (FitOptions.w_hang), or None.
     """
 
-    def __init__(self, opt, kmap, tgt, w2d, cam, scale, body_init, obs_dir=None, w3d=None):
+    def __init__(self, opt, kmap, tgt, w2d, cam, scale, body_init, obs_dir=None, w3d=None, hang=None):
         import torch
 
         self.opt, self.tgt, self.w2d, self.cam, self.scale = opt, tgt, w2d, cam, scale
         self.body_init, self.obs_dir, self.w3d = body_init, obs_dir, w3d
+        self.hang = hang
         self.bones = torch.as_tensor(kmap.bones, device=tgt.device)
         self.torso = torch.as_tensor([1.0 if n in _TORSO else 0.0 for n in kmap.names], dtype=tgt.dtype,
                                      device=tgt.device)
@@ -357,6 +367,10 @@ class FrameTerms:
             chord = ((torch.nn.functional.normalize(d, dim=-1) - self.obs_dir) ** 2).sum(-1)  # 2 (1 - cos)
             wb = self.w3d if full else self.w3d * self.torso[bones[:, 0]] * self.torso[bones[:, 1]]
             e = e + opt.w_bone3d * (wb * geman_mcclure(chord, opt.sigma3d)).sum(1)
+        if full and self.hang is not None:  # a limb bone out of the picture below hangs (camera frame: y is down)
+            d = torch.nn.functional.normalize(joints[:, bones[:, 1]] - joints[:, bones[:, 0]], dim=-1)
+            down = torch.tensor([0.0, 1.0, 0.0], dtype=d.dtype, device=d.device)
+            e = e + opt.w_hang * (self.hang * geman_mcclure(((d - down) ** 2).sum(-1), opt.sigma3d)).sum(1)
         if full:
             e = e + opt.w_limits * angle_limit_penalty(torch.cat([d_root[:, None] * 0, body], 1), self.lo, self.hi)
             e = e + opt.w_pose * (body**2).sum((1, 2)) + opt.w_init * ((body - self.body_init) ** 2).sum((1, 2))
@@ -364,7 +378,7 @@ class FrameTerms:
 
 
 def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_betas=None, init_transl=None,
-                  options: FitOptions | None = None, progress=None, world_init=None) -> FitResult:
+                  options: FitOptions | None = None, progress=None, world_init=None, image_size=None) -> FitResult:
     """Fit `model` (a BodyModel, on the device to use) to B images.
 
     keypoints2d [B,33,3] MediaPipe landmarks (x px, y px, visibility); cam [B,4] (fx, fy, cx, cy);
@@ -374,6 +388,9 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     world_init [B,33,≥3] or None: other world landmarks for the starting pose only (the analytic IK when
     init_pose is None; e.g. averaged with a mirrored pass, inference.pipeline.photo), `world` still the 3D term's.
     progress: optional callable(steps done, steps in all, "fit") (inference.progress).
+    image_size [B,2] or (W, H): the pictures' sizes in px, or None. Given, keypoints outside the picture are fitted
+    as unseen (FitOptions.unseen3d, w_hang; inference.cropped); where every keypoint is inside, the fit is the same
+    as without it.
     Runs with one torch CPU thread (`device.small_work_threads`): its ops are tiny, threads only add overhead.
     """
     from .device import small_work_threads
@@ -393,10 +410,13 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
         more = lambda a: None if a is None else np.concatenate(  # noqa: E731  (each image's row, then the swaps')
             [np.asarray(a, dtype=np.float64).reshape(b, -1), np.asarray(a, dtype=np.float64).reshape(b, -1)[idx]])
         cam, init_betas, init_transl = more(cam), more(init_betas), more(init_transl)
+        if image_size is not None:
+            image_size = more(np.broadcast_to(np.asarray(image_size, dtype=np.float64).reshape(-1, 2), (b, 2)))
         world_init = np.concatenate([world_init, left_right_swapped(kp[idx], world_init[idx])[1]])
         kp, world = np.concatenate([kp, kp_s]), np.concatenate([world, world_s])
     with small_work_threads(1):
-        res = _fit_keypoints(model, kp, cam, world, init_pose, init_betas, init_transl, opt, progress, world_init)
+        res = _fit_keypoints(model, kp, cam, world, init_pose, init_betas, init_transl, opt, progress, world_init,
+                             image_size)
     fields = ("pose", "betas", "transl", "joints", "joints2d", "loss")
     swapped = np.zeros(b, dtype=bool)
     for k, i in enumerate(idx):  # the reading with the lower full energy
@@ -408,9 +428,10 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
 
 
 def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_transl, options, progress,
-                   world_init):
+                   world_init, image_size=None):
     import torch
 
+    from .cropped import unseen_targets
     from .init_pose import depth_flips, occlusion_flips, pose_from_world_landmarks
     from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -430,6 +451,9 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     conf = np.where(targets[..., 2] >= opt.min_visibility, targets[..., 2], 0.0) * kmap.weights
     vis_pts = [t[c > 0, :2] if (c > 0).sum() >= 2 else t[:, :2] for t, c in zip(targets, conf)]
     box = np.array([max(np.ptp(p[:, 0]), np.ptp(p[:, 1]), 1.0) for p in vis_pts])  # person size, px
+    cut = unseen_targets(kmap, kp, image_size)  # None: nothing guessed outside the picture
+    if cut is not None:  # no 2D pull from a guess (the person's box above keeps it: the size of the person)
+        conf = np.where(cut[0], 0.0, conf)
 
     k = model.num_betas
     betas0 = np.zeros((b, k))
@@ -470,10 +494,17 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
         wvis = kmap.targets_from_mediapipe(kp)[..., 2]
         obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
         obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
-        w3d = t(bone_weights_3d(wvis, kmap.bones, opt.floor3d))
+        w3d = bone_weights_3d(wvis, kmap.bones, opt.floor3d)
+        if cut is not None:
+            w3d = np.where(cut[0][:, kmap.bones].any(-1), np.minimum(w3d, opt.unseen3d), w3d)
+        w3d = t(w3d)
+    hang = None
+    if cut is not None:
+        limb = np.array([(kmap.names[i], kmap.names[j]) in LIMB_BONES for i, j in kmap.bones], dtype=bool)
+        hang = t(cut[1][:, kmap.bones[:, 1]] & limb[None])
     frame_terms = lambda rep, init: FrameTerms(  # noqa: E731  (every per-image input repeated `rep` times)
         opt, kmap, *(x.repeat_interleave(rep, 0) for x in (t(targets[..., :2]), t(conf), t(cam), t(box))), init,
-        *(None if x is None else x.repeat_interleave(rep, 0) for x in (obs_dir, w3d)))
+        *(None if x is None else x.repeat_interleave(rep, 0) for x in (obs_dir, w3d, hang)))
     terms = frame_terms(1, body_init)
 
     # Stage 1 moves only the root: the body below it is rigid, so its joints are posed once with an identity

@@ -59,6 +59,7 @@ BONES = (
     ("right_shoulder", "left_shoulder"), ("right_hip", "left_hip"),
     ("left_hip", "left_shoulder"), ("right_hip", "right_shoulder"),
 )
+LIMB_BONES = BONES[:8]  # upper arms, forearms, thighs, shins
 
 COCO_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",

@@ -93,7 +93,7 @@ def fit_photo(image, settings: Settings = Settings(), progress=None, detection=N
     # 3D term too moved a COCO keypoint across the PCK threshold)
     start = world if det.world_mirrored is None else np.asarray(det.world_mirrored, dtype=np.float64)
     res = fit_keypoints(model, kp[None], camera.intrinsics()[None], world=world[None], world_init=start[None],
-                        options=options,
+                        options=options, image_size=(w, h),
                         progress=span(report, 30, 95, 100, "fitting the body"), **init)
     # the 24 joints only: the skeleton's kinematics, not the whole mesh (a tenth of a second on a small CPU)
     joints3d = motion_joints(model, res.pose, res.betas[0], res.transl)[0]
