@@ -237,8 +237,8 @@ class FitOptions:
     # pull, this 3D weight for the bones they end (below floor3d, a limb hidden inside the picture: the guess of a
     # limb MediaPipe cannot see at all is worse), and a limb bone leaving through the bottom edge hangs (a robust
     # pull of w_hang towards the camera's down). Chosen on the tuning render sets' cropped people (bench/RESULTS.md).
-    unseen3d: float = 0.4
-    w_hang: float = 0.1
+    unseen3d: float = 0.3
+    w_hang: float = 0.05
 
 
 @dataclass
