@@ -2,9 +2,9 @@
 
 For a body part outside the frame MediaPipe still returns a 2D keypoint (coordinates outside [0, W) x [0, H)) and a
 3D world landmark, often with a visibility of 0.4-0.9: both are guesses, not evidence. On the rendered cropped
-people (bench/RESULTS.md, "Limbs outside the picture") the guessed ankles below the frame sat 35-140 px short of the
-true ones, which the 2D term could only meet by folding the shins towards the camera, and the world landmarks'
-shins were 26° off on average. The photo fit (inference.fit, FitOptions.unseen3d and w_hang) therefore gives such
+people (bench/RESULTS.md, "Limbs outside the picture") the guessed ankles below the frame sat 40-240 px short of the
+true ones (a shin that looks shorter: one the 2D term can only meet by turning it in depth), and the world
+landmarks' shins were 25° off on average. The photo fit (inference.fit, FitOptions.unseen3d and w_hang) therefore gives such
 keypoints no 2D pull and their bones less 3D weight, and lets a limb bone that leaves through the bottom edge hang:
 the camera's down was nearer the truth (17° on average) than MediaPipe's guess there.
 """
