@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 from inference.body import BodyModel, tiny_model
 from inference.body.skeleton import JOINT_INDEX as J
 from inference.cropped import outside_picture, unseen_targets
-from inference.fit import fit_keypoints
+from inference.fit import FitOptions, fit_keypoints
 from inference.keypoint_map import MP, KeypointMap
 
 W, H, F = 480, 360, 600.0
@@ -108,7 +108,8 @@ def test_a_leg_below_the_picture_hangs_instead_of_following_a_wrong_guess(model)
         res = fit_keypoints(model, kp[None], _cam(), world=wrong[None], **kw)
         return _angle(_bone(res.joints[0], *SHIN, names), true_shin)
 
-    before, after = fitted_shin(), fitted_shin(image_size=(W, H))
+    before, after = fitted_shin(), fitted_shin(image_size=(W, H), options=FitOptions(outside_unseen=True))
+    assert fitted_shin(image_size=(W, H)) == before  # off by default: the picture's size alone changes nothing
     assert before > 0.5 * off  # the old fit goes half the way to the wrong guess or more
     assert after < 0.4 * off and after < before - 20  # the new one hangs near the truth
 
@@ -121,6 +122,7 @@ def test_everything_inside_the_picture_fits_exactly_as_before(model):
     kp = kp.copy()
     kp[MP["left_wrist"], 2] = 0.1  # a hidden limb inside the picture keeps the hidden-limb weights
     a = fit_keypoints(model, kp[None], _cam(size), world=world[None])
-    b = fit_keypoints(model, kp[None], _cam(size), world=world[None], image_size=size)
+    b = fit_keypoints(model, kp[None], _cam(size), world=world[None], image_size=size,
+                      options=FitOptions(outside_unseen=True))
     for field in ("pose", "betas", "transl", "joints", "loss"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
