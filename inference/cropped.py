@@ -5,9 +5,10 @@ For a body part outside the frame MediaPipe still returns a 2D keypoint (coordin
 people (bench/RESULTS.md, "Limbs outside the picture") the guessed ankles below the frame sat 40-240 px short of the
 true ones (a shin that looks shorter: one the 2D term can only meet by turning it in depth), and the world
 landmarks' shins were 25° off on average. The photo fit (inference.fit, FitOptions.unseen3d and w_hang) can
-therefore give such keypoints no 2D pull and their bones less 3D weight, and let a limb bone that leaves through
-the bottom edge hang: the camera's down was nearer the truth (17° on average) than MediaPipe's guess there. This is off by default
-(FitOptions.outside_unseen): on four held-out render sets it raised the cropped people's error (bench/RESULTS.md).
+therefore give such keypoints no 2D pull and their bones less 3D weight, and let a limb bone that leaves through the
+bottom edge hang: the camera's down was nearer the truth (17° on average) than MediaPipe's guess there. This is off
+by default (FitOptions.outside_unseen): on four held-out render sets it raised the cropped people's error
+(bench/RESULTS.md).
 """
 
 from __future__ import annotations
