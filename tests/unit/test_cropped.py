@@ -11,6 +11,7 @@ from inference.body.skeleton import JOINT_INDEX as J
 from inference.cropped import outside_picture, unseen_targets
 from inference.fit import FitOptions, fit_keypoints
 from inference.keypoint_map import MP, KeypointMap
+from tests.keypoint_scenes import mediapipe_observation
 
 W, H, F = 480, 360, 600.0
 SHIN = ("right_knee", "right_ankle")
@@ -50,14 +51,7 @@ def _scene(model, knee_row, size=(W, H)):
     knee = j[J["right_knee"]]
     ty = (knee_row - size[1] / 2) * knee[2] / F - knee[1]
     joints = joints_at([0.0, ty, 3.0])
-    kmap = KeypointMap(model.joint_names)
-    kp, world = np.zeros((33, 3)), np.zeros((33, 3))
-    for jj, row in zip(kmap.joint_index, kmap.mp_matrix):
-        for m in np.flatnonzero(row):
-            x, y, z = joints[jj]
-            kp[m] = [F * x / z + size[0] / 2, F * y / z + size[1] / 2, 0.9]
-            world[m] = joints[jj]
-    world -= 0.5 * (world[MP["left_hip"]] + world[MP["right_hip"]])
+    kp, world = mediapipe_observation(model.joint_names, joints, F, size, 0.9)
     return kp, world, joints[:24]
 
 

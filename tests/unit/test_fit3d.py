@@ -12,6 +12,7 @@ from inference.fit import FitOptions, FrameTerms, fit_keypoints
 from inference.focal import focal_from_landmarks
 from inference.init_pose import FLIPPABLE_BONES, depth_flips
 from inference.keypoint_map import MP, KeypointMap
+from tests.keypoint_scenes import mediapipe_observation
 
 W, H = 640, 480
 
@@ -26,14 +27,7 @@ def _observe(model, pose, transl, f, size=(W, H)):
     pinhole of focal f (principal point at the centre), and its 24 joints [24,3] in the camera frame."""
     with torch.no_grad():
         joints = model(pose[None], np.zeros((1, model.num_betas)), transl[None]).joints[0].double().numpy()
-    kmap = KeypointMap(model.joint_names)
-    kp, world = np.zeros((33, 3)), np.zeros((33, 3))
-    for j, row in zip(kmap.joint_index, kmap.mp_matrix):
-        for m in np.flatnonzero(row):
-            x, y, z = joints[j]
-            kp[m] = [f * x / z + size[0] / 2, f * y / z + size[1] / 2, 0.95]
-            world[m] = joints[j]
-    world -= 0.5 * (world[MP["left_hip"]] + world[MP["right_hip"]])
+    kp, world = mediapipe_observation(model.joint_names, joints, f, size, 0.95)
     return kp, world, joints[:24]
 
 
