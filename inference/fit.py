@@ -393,9 +393,9 @@ def fit_keypoints(model, keypoints2d, cam, world=None, init_pose=None, init_beta
     world_init [B,33,≥3] or None: other world landmarks for the starting pose only (the analytic IK when
     init_pose is None; e.g. averaged with a mirrored pass, inference.pipeline.photo), `world` still the 3D term's.
     progress: optional callable(steps done, steps in all, "fit") (inference.progress).
-    image_size [B,2] or (W, H): the pictures' sizes in px, or None. Given, keypoints outside the picture are fitted
-    as unseen (FitOptions.unseen3d, w_hang; inference.cropped); where every keypoint is inside, the fit is the same
-    as without it.
+    image_size [B,2] or (W, H): the pictures' sizes in px, or None. Given, and with FitOptions.outside_unseen,
+    keypoints outside the picture are fitted as unseen (FitOptions.unseen3d, w_hang; inference.cropped); where every
+    keypoint is inside, the fit is the same as without it.
     Runs with one torch CPU thread (`device.small_work_threads`): its ops are tiny, threads only add overhead.
     """
     from .device import small_work_threads
