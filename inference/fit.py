@@ -496,7 +496,7 @@ def _fit_keypoints(model, keypoints2d, cam, world, init_pose, init_betas, init_t
     obs_dir = w3d = None
     if world is not None and len(kmap.bones):
         wt = kmap.targets_from_mediapipe(np.asarray(world, dtype=np.float64).reshape(b, 33, -1)[..., :3])
-        wvis = kmap.targets_from_mediapipe(kp)[..., 2]
+        wvis = targets[..., 2]  # the keypoints' visibilities per target, as the 2D term reads them
         obs_dir = wt[:, kmap.bones[:, 1]] - wt[:, kmap.bones[:, 0]]
         obs_dir = t(obs_dir / np.maximum(np.linalg.norm(obs_dir, axis=-1, keepdims=True), 1e-9))
         w3d = bone_weights_3d(wvis, kmap.bones, opt.floor3d)
