@@ -127,10 +127,11 @@ def test_person_filling_the_picture_found_with_padded_edges(photos_dir, name):
     from inference import detect
     from inference.images import load_image
     from inference.keypoint_map import MP
+    from inference.mediapipe_pose import detect_image
 
     img = load_image(photos_dir / name)
     h, w = img.rgb.shape[:2]
-    assert detect._search(img.rgb, 1.0, (w, h), detect.DEFAULT_POSE_MODEL) == []  # the case this is for
+    assert detect_image(img.rgb, 1) == []  # the case this is for: the plain landmarker finds nobody
     det = detect.detect_person(img.rgb, img.name)
     assert det.notes == ["the person fills the picture: found once its edges were padded"]
     assert det.mask.shape == (h, w) and det.mask.mean() > 0.1  # cut back to the picture, the person in it
